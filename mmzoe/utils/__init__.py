@@ -1,0 +1,10 @@
+"""Utilities of mmzoe (no mmseg import at module level: see mmcv_compat)."""
+from .mmcv_compat import (MissingMMCVOpsError, has_real_mmcv_ext,
+                          install_mmcv_ext_stub)
+from .set_env import register_all_modules
+from .version_check import check_versions
+
+__all__ = [
+    'MissingMMCVOpsError', 'has_real_mmcv_ext', 'install_mmcv_ext_stub',
+    'register_all_modules', 'check_versions'
+]
