@@ -1,1 +1,3 @@
-__all__ = []
+from .zoe_optim_constructor import ZoeDepthOptimWrapperConstructor
+
+__all__ = ['ZoeDepthOptimWrapperConstructor']

@@ -1,0 +1,3 @@
+from .one_cycle import ZoeOneCycleLR, ZoeOneCycleMomentum
+
+__all__ = ['ZoeOneCycleLR', 'ZoeOneCycleMomentum']
