@@ -1,1 +1,3 @@
-__all__ = []
+from .zoe_data_preprocessor import ZoeDepthDataPreProcessor
+
+__all__ = ['ZoeDepthDataPreProcessor']

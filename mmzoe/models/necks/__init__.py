@@ -1,1 +1,4 @@
-__all__ = []
+from .relative_head import ZoeRelativeDepthHead
+from .zoe_dpt_neck import ZoeDPTNeck
+
+__all__ = ['ZoeRelativeDepthHead', 'ZoeDPTNeck']

@@ -1,1 +1,3 @@
-__all__ = []
+from .zoe_depth_estimator import ZoeDepthEstimator
+
+__all__ = ['ZoeDepthEstimator']

@@ -1,0 +1,57 @@
+# Tiny ZoeDepth for tests and CPU demos: same structure as zoedepth_swin2b.py
+# (SwinV2 + DPT neck + metric bins head), a few thousand times cheaper.
+# 64x64 network input; random weights only.
+data_preprocessor = dict(
+    type='ZoeDepthDataPreProcessor',
+    size=(64, 64),
+    mean=(0.5, 0.5, 0.5),
+    std=(0.5, 0.5, 0.5),
+    bgr_to_rgb=False,
+    depth_pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='ZoeDepthEstimator',
+    data_preprocessor=data_preprocessor,
+    core_checkpoint=None,
+    backbone=dict(
+        type='ZoeSwinV2',
+        arch='swinv2_tiny_window8_256',
+        img_size=64,
+        embed_dim=16,
+        depths=(1, 1, 2, 1),
+        num_heads=(1, 2, 2, 4),
+        window_size=4,
+        pretrained_window_sizes=(0, 0, 0, 0),
+        drop_path_rate=0.1,
+        out_indices=(0, 1, 2, 3)),
+    neck=dict(
+        type='ZoeDPTNeck',
+        in_channels=[16, 32, 64, 128],
+        channels=32,
+        relative_head=dict(
+            type='ZoeRelativeDepthHead', feat_channels=8, non_negative=True)),
+    decode_head=dict(
+        type='ZoeDepthHead',
+        in_channels=[32, 32, 32, 32, 32, 8, 1],
+        in_index=[0, 1, 2, 3, 4, 5, 6],
+        n_bins=16,
+        bin_embedding_dim=16,
+        n_attractors=[4, 2, 2, 1],
+        attractor_alpha=1000,
+        attractor_gamma=2,
+        attractor_kind='mean',
+        attractor_type='inv',
+        bin_centers_type='softplus',
+        min_depth=1e-3,
+        max_depth=10.0,
+        min_temp=0.0212,
+        max_temp=50.0,
+        seed_mlp_dim=32,
+        projector_mlp_dim=16,
+        attractor_mlp_dim=16,
+        align_corners=True,
+        loss_decode=dict(
+            type='ZoeSILogLoss', beta=0.15, min_depth=1e-3, max_depth=10.0,
+            loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole', flip=False))

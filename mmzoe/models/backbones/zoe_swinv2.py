@@ -1,0 +1,154 @@
+"""SwinV2 encoder of the MiDaS v3.1 DPT core, built from timm 1.x."""
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+
+import timm
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mmzoe.registry import MODELS
+
+# Window-attention implementations. A factory receives timm's
+# ``WindowAttention`` module and returns the module that replaces it; the
+# replacement must keep the parameter names (``qkv``, ``q_bias``, ``v_bias``,
+# ``logit_scale``, ``cpb_mlp``, ``proj``) so checkpoints load unchanged.
+# ``'timm'`` keeps timm's own module.
+SWINV2_ATTENTION_IMPLS: Dict[str, Optional[Callable[[nn.Module],
+                                                    nn.Module]]] = {
+                                                        'timm': None
+                                                    }
+
+
+def register_swinv2_attention(
+        name: str, factory: Callable[[nn.Module], nn.Module]) -> None:
+    """Register a window-attention implementation for :class:`ZoeSwinV2`.
+
+    Args:
+        name (str): Name used in ``ZoeSwinV2(attn_impl=name)``.
+        factory (Callable[[nn.Module], nn.Module]): Builds the replacement
+            from a timm ``WindowAttention`` (sharing or copying its
+            parameters under the same names).
+    """
+    if name in SWINV2_ATTENTION_IMPLS:
+        raise KeyError(f'SwinV2 attention "{name}" is already registered.')
+    SWINV2_ATTENTION_IMPLS[name] = factory
+
+
+@MODELS.register_module()
+class ZoeSwinV2(BaseModule):
+    """timm SwinV2 returning the four stage outputs as NCHW maps.
+
+    The outputs are taken after the last block of each stage, i.e. **before**
+    patch merging (timm 1.x merges at the start of the next stage), and
+    **without** any extra norm: the timm final ``norm`` and classifier
+    ``head`` are removed (upstream MiDaS computes the norm and discards it).
+    This reproduces upstream's timm 0.6 hooks exactly (ZoeDepth spec §1.2,
+    §10.2, §10.22).
+
+    The SwinV2 core is fixed-size: the input must be exactly ``img_size``
+    (attention masks and window clipping depend on the token grid).
+
+    Args:
+        arch (str): timm model name. Defaults to
+            ``'swinv2_base_window12to24_192to384'`` (MiDaS v3.1 SwinV2-B);
+            ``swinv2_{tiny,small,large}_*`` names work too.
+        img_size (int | tuple[int, int], optional): Network input size.
+            Defaults to None (the size of the timm model's pretrained config,
+            384 for the default arch).
+        drop_path_rate (float): Stochastic depth rate, linear over all blocks.
+            Defaults to 0.1 (upstream's timm default).
+        out_indices (Sequence[int]): Stages to return. Defaults to
+            (0, 1, 2, 3).
+        attn_impl (str): Window-attention implementation, a key of
+            :data:`SWINV2_ATTENTION_IMPLS`. Defaults to ``'timm'``.
+        init_cfg (dict, optional): MMEngine init config. Defaults to None.
+        **timm_kwargs: Passed to ``timm.create_model`` (e.g. ``embed_dim``,
+            ``depths``, ``num_heads``, ``window_size``,
+            ``pretrained_window_sizes``). ``pretrained`` is not accepted:
+            weights come from converted local checkpoints.
+    """
+
+    def __init__(self,
+                 arch: str = 'swinv2_base_window12to24_192to384',
+                 img_size: Optional[Union[int, Tuple[int, int]]] = None,
+                 drop_path_rate: float = 0.1,
+                 out_indices: Sequence[int] = (0, 1, 2, 3),
+                 attn_impl: str = 'timm',
+                 init_cfg: Optional[dict] = None,
+                 **timm_kwargs) -> None:
+        super().__init__(init_cfg=init_cfg)
+        for bad in ('pretrained', 'features_only', 'num_classes'):
+            if bad in timm_kwargs:
+                raise ValueError(
+                    f'ZoeSwinV2 does not accept "{bad}" (weights come from a '
+                    'converted local checkpoint; the classifier is removed).')
+        if img_size is not None:
+            timm_kwargs['img_size'] = img_size
+        self.model = timm.create_model(
+            arch,
+            pretrained=False,
+            num_classes=0,
+            drop_path_rate=drop_path_rate,
+            **timm_kwargs)
+        num_stages = len(self.model.layers)
+        self.out_indices = tuple(int(i) for i in out_indices)
+        if not self.out_indices or any(i < 0 or i >= num_stages
+                                       for i in self.out_indices):
+            raise ValueError(f'out_indices {out_indices} out of range for '
+                             f'{num_stages} stages.')
+        # Drops the final norm and the classifier (and stages after the last
+        # requested one).
+        self.model.prune_intermediate_layers(
+            list(self.out_indices), prune_norm=True, prune_head=True)
+        self.img_size: Tuple[int, int] = tuple(
+            self.model.patch_embed.img_size)
+        self.out_channels = tuple(self.model.feature_info[i]['num_chs']
+                                  for i in self.out_indices)
+        self.strides = tuple(self.model.feature_info[i]['reduction']
+                             for i in self.out_indices)
+        self.attn_impl = attn_impl
+        self._set_attention(attn_impl)
+
+    def _set_attention(self, attn_impl: str) -> None:
+        if attn_impl not in SWINV2_ATTENTION_IMPLS:
+            raise ValueError(
+                f'Unknown SwinV2 attention "{attn_impl}"; available: '
+                f'{sorted(SWINV2_ATTENTION_IMPLS)}.')
+        factory = SWINV2_ATTENTION_IMPLS[attn_impl]
+        if factory is None:
+            return
+        for stage in self.model.layers:
+            for block in stage.blocks:
+                block.attn = factory(block.attn)
+
+    def init_weights(self) -> None:
+        """Initialise like timm (post-norms zeroed) unless ``init_cfg``."""
+        if self.init_cfg is not None:
+            super().init_weights()
+        # Otherwise timm already initialised the weights in its constructor.
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Forward.
+
+        Args:
+            x (Tensor): Normalised images (B, 3, H, W) with (H, W) equal to
+                ``img_size``.
+
+        Returns:
+            tuple[Tensor]: One (B, C_i, H/s_i, W/s_i) map per stage in
+            ``out_indices``.
+        """
+        if x.dim() != 4 or tuple(x.shape[-2:]) != self.img_size:
+            raise ValueError(
+                f'ZoeSwinV2 expects input (B, C, {self.img_size[0]}, '
+                f'{self.img_size[1]}) (the SwinV2 core is fixed-size), got '
+                f'{tuple(x.shape)}. Resize in the data preprocessor '
+                '(ZoeDepthDataPreProcessor(size=...)) or build the backbone '
+                'with a matching img_size.')
+        x = self.model.patch_embed(x)
+        outs = []
+        for i, stage in enumerate(self.model.layers):
+            x = stage(x)  # NHWC; merging of stage i happens in stage i+1
+            if i in self.out_indices:
+                outs.append(x.permute(0, 3, 1, 2).contiguous())
+        return tuple(outs)

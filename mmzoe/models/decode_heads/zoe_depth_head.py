@@ -1,0 +1,371 @@
+"""ZoeDepth metric-bins decode head (spec sections 3 and 4)."""
+import copy
+import warnings
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.utils import ConfigType, SampleList
+from torch import Tensor
+
+from mmzoe.registry import MODELS
+from ..layers import (AttractorLayer, AttractorLayerUnnormed,
+                      ConditionalLogBinomial, Projector, SeedBinRegressor,
+                      SeedBinRegressorUnnormed)
+
+# bin_centers_type -> (seed regressor, attractor layer, normalise seed output)
+_VARIANTS = {
+    'normed': (SeedBinRegressor, AttractorLayer, True),
+    'softplus': (SeedBinRegressorUnnormed, AttractorLayerUnnormed, False),
+    'hybrid1': (SeedBinRegressor, AttractorLayerUnnormed, False),
+    'hybrid2': (SeedBinRegressorUnnormed, AttractorLayer, True),
+}
+_NUM_INPUTS = 7  # l4_rn, r4, r3, r2, r1, out_conv, rel_depth
+
+
+def _upsample_to(x: Tensor, size: Sequence[int]) -> Tensor:
+    return F.interpolate(
+        x, size=tuple(size), mode='bilinear', align_corners=True)
+
+
+def _qualify_loss_cfg(cfg: ConfigType) -> ConfigType:
+    """Prefix mmzoe-registered loss types with ``mmzoe.``.
+
+    ``BaseDecodeHead`` builds its losses with mmseg's registry, which only
+    finds mmzoe components when the default scope is ``mmzoe``. A qualified
+    name works in every scope.
+    """
+    cfg = copy.deepcopy(cfg)
+    loss_type = cfg.get('type') if isinstance(cfg, dict) else None
+    if isinstance(loss_type, str) and '.' not in loss_type and \
+            loss_type in MODELS.module_dict:
+        cfg['type'] = f'mmzoe.{loss_type}'
+    return cfg
+
+
+@MODELS.register_module()
+class ZoeDepthHead(BaseDecodeHead):
+    """ZoeDepth metric head: seed bins, 4 attractor stages, log-binomial.
+
+    Takes the neck's 7-tuple ``(l4_rn, r4, r3, r2, r1, out_conv, rel_depth)``
+    (selected through ``in_index``) and returns metric depth at the resolution
+    of ``out_conv`` (the network input):
+
+    1. ``conv2`` (1x1) on ``l4_rn``; the seed regressor gives ``n_bins``
+       centres, ``seed_projector`` the first bin embedding.
+    2. For ``r4, r3, r2, r1``: ``projectors[i]`` gives an embedding, and
+       ``attractors[i]`` (fed with it plus the upsampled previous embedding)
+       moves the upsampled previous centres.
+    3. ``conditional_log_binomial`` maps ``cat(out_conv, rel_depth)`` and the
+       last embedding (upsampled) to per-pixel bin probabilities;
+       ``depth = sum_k probs_k * centres_k`` with the centres upsampled.
+
+    All resizes are bilinear with ``align_corners=True``. Sub-module names
+    equal upstream ZoeDepth's, so its head keys load after adding the
+    ``decode_head.`` prefix. ``conv_seg`` and dropout of ``BaseDecodeHead``
+    are removed (the head has exactly the upstream parameters: 478,145 with
+    the defaults).
+
+    The losses read ``gt_depth_map`` from the data samples; the default
+    :class:`ZoeSILogLoss` masks ``1e-3 < gt < 10`` itself; set its
+    ``min_depth``/``max_depth`` together with the head's for other ranges.
+
+    Args:
+        in_channels (Sequence[int]): Channels of the 7 selected inputs.
+            Element 0 is the bottleneck width (``l4_rn``), 1..4 the projector
+            input widths (``r4..r1``), 5 the ``out_conv`` width
+            (``N_MIDAS_OUT``), 6 must be 1 (relative depth).
+            Defaults to (256, 256, 256, 256, 256, 32, 1).
+        in_index (Sequence[int]): Indices of the 7 inputs in the neck output.
+            Defaults to (0, 1, 2, 3, 4, 5, 6).
+        n_bins (int): Number of depth bins. Defaults to 64.
+        bin_embedding_dim (int): Embedding width. Defaults to 128.
+        n_attractors (Sequence[int]): Attractors of the 4 stages.
+            Defaults to (16, 8, 4, 1).
+        attractor_alpha (float): Attractor strength. Defaults to 1000.
+        attractor_gamma (int): Attractor exponent. Defaults to 2.
+        attractor_kind (str): 'mean' or 'sum'. Defaults to 'mean'.
+        attractor_type (str): 'inv' or 'exp'. Defaults to 'inv'.
+        attractor_upstream_constants (bool): As upstream ZoeDepth, displace
+            the centres with alpha 300 / gamma 2 whatever ``attractor_alpha``
+            and ``attractor_gamma`` say (upstream stores but never applies
+            them; needed for equality with upstream weights). Set False to
+            apply the configured values. Defaults to True.
+        bin_centers_type (str): 'softplus', 'normed', 'hybrid1' (normed
+            seed, unnormed attractors) or 'hybrid2' (softplus seed, normed
+            attractors). Defaults to 'softplus'.
+        min_depth (float): Minimum depth in metres. Defaults to 1e-3.
+        max_depth (float): Maximum depth in metres. Defaults to 10.
+        min_temp (float): Minimum log-binomial temperature.
+            Defaults to 0.0212.
+        max_temp (float): Maximum log-binomial temperature. Defaults to 50.
+        seed_mlp_dim (int): Hidden width of the seed regressor.
+            Defaults to 256.
+        projector_mlp_dim (int): Hidden width of the projectors.
+            Defaults to 128.
+        attractor_mlp_dim (int): Hidden width of the attractors.
+            Defaults to 128.
+        clb_bottleneck_factor (int): Hidden width divisor of the
+            conditional log-binomial MLP. Defaults to 2.
+        clb_p_eps (float): Its pair-normalisation epsilon. Defaults to 1e-4.
+        loss_decode (dict | Sequence[dict]): Loss config(s).
+            Defaults to ``dict(type='ZoeSILogLoss')``.
+        align_corners (bool): Kept for mmseg (the estimator reads it).
+            Defaults to True.
+        init_cfg (dict, optional): Initialisation config. Defaults to None
+            (PyTorch's default init, as upstream).
+    """
+
+    def __init__(self,
+                 in_channels: Sequence[int] = (256, 256, 256, 256, 256, 32, 1),
+                 in_index: Sequence[int] = (0, 1, 2, 3, 4, 5, 6),
+                 n_bins: int = 64,
+                 bin_embedding_dim: int = 128,
+                 n_attractors: Sequence[int] = (16, 8, 4, 1),
+                 attractor_alpha: float = 1000.0,
+                 attractor_gamma: int = 2,
+                 attractor_kind: str = 'mean',
+                 attractor_type: str = 'inv',
+                 attractor_upstream_constants: bool = True,
+                 bin_centers_type: str = 'softplus',
+                 min_depth: float = 1e-3,
+                 max_depth: float = 10.0,
+                 min_temp: float = 0.0212,
+                 max_temp: float = 50.0,
+                 seed_mlp_dim: int = 256,
+                 projector_mlp_dim: int = 128,
+                 attractor_mlp_dim: int = 128,
+                 clb_bottleneck_factor: int = 2,
+                 clb_p_eps: float = 1e-4,
+                 loss_decode: Union[ConfigType, Sequence[ConfigType]] = dict(
+                     type='ZoeSILogLoss'),
+                 align_corners: bool = True,
+                 init_cfg: Optional[ConfigType] = None) -> None:
+        in_channels = list(in_channels)
+        in_index = list(in_index)
+        if len(in_channels) != _NUM_INPUTS or len(in_index) != _NUM_INPUTS:
+            raise ValueError(
+                'ZoeDepthHead needs 7 inputs (l4_rn, r4, r3, r2, r1, '
+                f'out_conv, rel_depth); got in_channels={in_channels}, '
+                f'in_index={in_index}')
+        if in_channels[6] != 1:
+            raise ValueError('ZoeDepthHead: the relative depth input must '
+                             f'have 1 channel, got in_channels[6]='
+                             f'{in_channels[6]}')
+        if len(n_attractors) != 4:
+            raise ValueError('ZoeDepthHead: n_attractors needs one entry per '
+                             f'decoder feature (r4, r3, r2, r1), got '
+                             f'{list(n_attractors)}')
+        if bin_centers_type not in _VARIANTS:
+            raise ValueError(
+                f'bin_centers_type must be one of {sorted(_VARIANTS)}, got '
+                f'{bin_centers_type!r}')
+        if isinstance(loss_decode, dict):
+            loss_decode = _qualify_loss_cfg(loss_decode)
+        else:
+            loss_decode = [_qualify_loss_cfg(c) for c in loss_decode]
+        with warnings.catch_warnings():
+            # mmseg warns about a binary-segmentation threshold (irrelevant
+            # for depth) and about its own build_loss helper.
+            warnings.filterwarnings('ignore', message='threshold is not')
+            warnings.filterwarnings('ignore', message='``build_loss``')
+            super().__init__(
+                in_channels,
+                bin_embedding_dim,
+                num_classes=1,
+                out_channels=1,
+                dropout_ratio=0.0,
+                in_index=in_index,
+                input_transform='multiple_select',
+                loss_decode=loss_decode,
+                align_corners=align_corners,
+                init_cfg=init_cfg)
+        # ZoeDepth has no classifier conv: drop the ones of BaseDecodeHead.
+        del self.conv_seg
+        self.dropout = None
+
+        self.n_bins = n_bins
+        self.bin_embedding_dim = bin_embedding_dim
+        self.bin_centers_type = bin_centers_type
+        self.min_depth = float(min_depth)
+        self.max_depth = float(max_depth)
+        seed_cls, attractor_cls, self._normalise_seed = _VARIANTS[
+            bin_centers_type]
+
+        btlnck = in_channels[0]
+        self.conv2 = nn.Conv2d(btlnck, btlnck, 1, 1, 0)
+        self.seed_bin_regressor = seed_cls(
+            btlnck,
+            n_bins=n_bins,
+            mlp_dim=seed_mlp_dim,
+            min_depth=min_depth,
+            max_depth=max_depth)
+        self.seed_projector = Projector(
+            btlnck, bin_embedding_dim, mlp_dim=projector_mlp_dim)
+        self.projectors = nn.ModuleList([
+            Projector(c, bin_embedding_dim, mlp_dim=projector_mlp_dim)
+            for c in in_channels[1:5]
+        ])
+        self.attractors = nn.ModuleList([
+            attractor_cls(
+                bin_embedding_dim,
+                n_bins,
+                n_attractors=n_a,
+                mlp_dim=attractor_mlp_dim,
+                min_depth=min_depth,
+                max_depth=max_depth,
+                alpha=attractor_alpha,
+                gamma=attractor_gamma,
+                kind=attractor_kind,
+                attractor_type=attractor_type,
+                upstream_constants=attractor_upstream_constants)
+            for n_a in n_attractors
+        ])
+        self.conditional_log_binomial = ConditionalLogBinomial(
+            in_channels[5] + 1,
+            bin_embedding_dim,
+            n_classes=n_bins,
+            bottleneck_factor=clb_bottleneck_factor,
+            p_eps=clb_p_eps,
+            max_temp=max_temp,
+            min_temp=min_temp)
+
+    def forward(self,
+                inputs: Sequence[Tensor],
+                return_extras: bool = False
+                ) -> Union[Tensor, Dict[str, Tensor]]:
+        """Predict metric depth at the resolution of ``out_conv``.
+
+        Args:
+            inputs (Sequence[Tensor]): Neck outputs; ``in_index`` selects
+                ``(l4_rn, r4, r3, r2, r1, out_conv, rel_depth)``. The relative
+                depth may be (B, H, W) or (B, 1, H, W).
+            return_extras (bool): Return a dict with ``metric_depth``,
+                ``bin_centers`` (upsampled to the output size, (B, n_bins,
+                H, W)) and ``probs`` (B, n_bins, H, W) instead of the depth.
+                Defaults to False.
+
+        Returns:
+            Tensor | dict[str, Tensor]: Depth (B, 1, H, W) in metres, or the
+            dict described above.
+        """
+        l4_rn, r4, r3, r2, r1, out_conv, rel_depth = self._transform_inputs(
+            inputs)
+        if rel_depth.ndim == 3:
+            rel_depth = rel_depth.unsqueeze(1)
+
+        x = self.conv2(l4_rn)
+        _, seed_centers = self.seed_bin_regressor(x)
+        if self._normalise_seed:
+            b_prev = (seed_centers - self.min_depth) / (
+                self.max_depth - self.min_depth)
+        else:
+            b_prev = seed_centers
+        prev_emb = self.seed_projector(x)
+
+        centers = seed_centers
+        for projector, attractor, feat in zip(self.projectors,
+                                              self.attractors,
+                                              (r4, r3, r2, r1)):
+            emb = projector(feat)
+            b_prev, centers = attractor(
+                emb, b_prev, prev_b_embedding=prev_emb, interpolate=True)
+            prev_emb = emb
+
+        out_size = out_conv.shape[-2:]
+        rel = _upsample_to(rel_depth, out_size)
+        last = torch.cat([out_conv, rel], dim=1)
+        cond = _upsample_to(prev_emb, out_size)
+        probs = self.conditional_log_binomial(last, cond)
+        centers = _upsample_to(centers, probs.shape[-2:])
+        depth = torch.sum(probs * centers, dim=1, keepdim=True)
+        if return_extras:
+            return dict(
+                metric_depth=depth, bin_centers=centers, probs=probs)
+        return depth
+
+    def predict(self, inputs: Sequence[Tensor], batch_img_metas: List[dict],
+                test_cfg: ConfigType) -> Tensor:
+        """Depth at the network resolution (the estimator resizes/clamps).
+
+        Args:
+            inputs (Sequence[Tensor]): Neck outputs.
+            batch_img_metas (list[dict]): Unused.
+            test_cfg (dict): Unused.
+
+        Returns:
+            Tensor: Depth (B, 1, H, W) in metres.
+        """
+        return self.forward(inputs)
+
+    def predict_by_feat(self, seg_logits: Tensor,
+                        batch_img_metas: List[dict]) -> Tensor:
+        """Identity: the depth stays at the network resolution."""
+        return seg_logits
+
+    def loss(self, inputs: Sequence[Tensor], batch_data_samples: SampleList,
+             train_cfg: ConfigType) -> Dict[str, Tensor]:
+        """Forward and compute the depth losses.
+
+        Args:
+            inputs (Sequence[Tensor]): Neck outputs.
+            batch_data_samples (list[SegDataSample]): Samples with
+                ``gt_depth_map`` (metres, 0 = invalid).
+            train_cfg (dict): Unused.
+
+        Returns:
+            dict[str, Tensor]: One entry per ``loss_name``.
+        """
+        return self.loss_by_feat(self.forward(inputs), batch_data_samples)
+
+    @staticmethod
+    def _gt_depths(batch_data_samples: SampleList
+                   ) -> Union[Tensor, List[Tensor]]:
+        """Collect GT depth maps: stacked (B, 1, H, W) or a list if sizes
+        differ. A sample whose metainfo has ``gt_depth_shape`` (the size
+        before batch padding) is cropped to it."""
+        gts = []
+        for i, sample in enumerate(batch_data_samples):
+            if 'gt_depth_map' not in sample:
+                raise KeyError(f'ZoeDepthHead: data sample {i} has no '
+                               'gt_depth_map')
+            gt = sample.gt_depth_map.data
+            if gt.ndim == 2:
+                gt = gt[None]
+            shape = sample.metainfo.get('gt_depth_shape')
+            if shape is not None:
+                gt = gt[..., :int(shape[0]), :int(shape[1])]
+            gts.append(gt)
+        if all(g.shape == gts[0].shape for g in gts):
+            return torch.stack(gts, dim=0)
+        return gts
+
+    def loss_by_feat(self, seg_logits: Tensor,
+                     batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Apply every loss of ``loss_decode`` to the predicted depth.
+
+        Args:
+            seg_logits (Tensor): Predicted depth (B, 1, h, w); each loss
+                resizes it to the GT size.
+            batch_data_samples (list[SegDataSample]): Samples with
+                ``gt_depth_map``.
+
+        Returns:
+            dict[str, Tensor]: Losses keyed by their ``loss_name`` (summed
+            when several losses share a name).
+        """
+        gt = self._gt_depths(batch_data_samples)
+        if isinstance(self.loss_decode, nn.ModuleList):
+            losses_decode = list(self.loss_decode)
+        else:
+            losses_decode = [self.loss_decode]
+        losses: Dict[str, Tensor] = {}
+        for loss_fn in losses_decode:
+            value = loss_fn(seg_logits, gt)
+            if loss_fn.loss_name in losses:
+                losses[loss_fn.loss_name] = losses[loss_fn.loss_name] + value
+            else:
+                losses[loss_fn.loss_name] = value
+        return losses

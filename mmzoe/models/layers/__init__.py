@@ -1,0 +1,13 @@
+from .dpt_fusion import ZoeFeatureFusionBlock, ZoeResidualConvUnit
+from .log_binomial import (ConditionalLogBinomial, LogBinomial,
+                           log_binomial_coefficient)
+from .zoe_bins import (AttractorLayer, AttractorLayerUnnormed, Projector,
+                       SeedBinRegressor, SeedBinRegressorUnnormed,
+                       exp_attractor, inv_attractor)
+
+__all__ = [
+    'ZoeFeatureFusionBlock', 'ZoeResidualConvUnit', 'ConditionalLogBinomial',
+    'LogBinomial', 'log_binomial_coefficient', 'AttractorLayer',
+    'AttractorLayerUnnormed', 'Projector', 'SeedBinRegressor',
+    'SeedBinRegressorUnnormed', 'exp_attractor', 'inv_attractor'
+]

@@ -1,0 +1,150 @@
+"""Log-binomial distribution over depth bins (ZoeDepth output head).
+
+Formulas follow the spec, section 4; every epsilon is deliberate. The
+buffers ``k_idx`` (int64, (1, K, 1, 1)) and ``K_minus_1`` (float, (1, 1, 1, 1))
+are persistent so checkpoints carry them, as upstream's do.
+"""
+from typing import Union
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from mmzoe.registry import MODELS
+
+
+def log_binomial_coefficient(n: Tensor, k: Tensor,
+                             eps: float = 1e-7) -> Tensor:
+    r"""Stirling-style :math:`\ln\binom{n}{k}` without the ½ ln(2πn) terms.
+
+    With :math:`n' = n + \epsilon`, :math:`k' = k + \epsilon`:
+    :math:`n' \ln n' - k' \ln k' - (n' - k') \ln(n' - k' + \epsilon)`.
+
+    Args:
+        n (Tensor): Number of trials (broadcastable with ``k``).
+        k (Tensor): Number of successes.
+        eps (float): Stabiliser. Defaults to 1e-7.
+
+    Returns:
+        Tensor: The approximate log binomial coefficient.
+    """
+    n = n + eps
+    k = k + eps
+    return n * torch.log(n) - k * torch.log(k) - (n - k) * torch.log(n - k +
+                                                                    eps)
+
+
+@MODELS.register_module(name='ZoeLogBinomial')
+class LogBinomial(nn.Module):
+    r"""Softmax of a tempered log-binomial over ``n_classes`` ordered bins.
+
+    For a mode position ``p`` in (0, 1) and temperature ``t`` per pixel:
+    :math:`y_k = \ln\binom{K-1}{k} + k \ln q + (K-1-k) \ln \bar q` with
+    ``q = clamp(p, eps, 1)`` and ``q̄ = clamp(1 - p, eps, 1)`` (both from the
+    unclamped ``p``), then ``softmax(y / t)`` over the bin axis.
+
+    Args:
+        n_classes (int): Number of bins K. Defaults to 256.
+    """
+
+    def __init__(self, n_classes: int = 256) -> None:
+        super().__init__()
+        if n_classes < 2:
+            raise ValueError(f'n_classes must be >= 2, got {n_classes}')
+        self.K = n_classes
+        self.register_buffer(
+            'k_idx', torch.arange(n_classes, dtype=torch.int64).view(
+                1, n_classes, 1, 1))
+        self.register_buffer(
+            'K_minus_1',
+            torch.tensor([float(n_classes - 1)]).view(1, 1, 1, 1))
+
+    def forward(self,
+                p: Tensor,
+                t: Union[Tensor, float] = 1.0,
+                eps: float = 1e-4) -> Tensor:
+        """Compute bin probabilities.
+
+        Args:
+            p (Tensor): Mode position, (B, H, W) or (B, 1, H, W).
+            t (Tensor | float): Temperature, broadcastable to (B, 1, H, W).
+                Defaults to 1.
+            eps (float): Clamp floor for ``p`` and ``1 - p``. Defaults to 1e-4.
+
+        Returns:
+            Tensor: Probabilities (B, K, H, W), summing to 1 over dim 1.
+        """
+        if p.ndim == 3:
+            p = p.unsqueeze(1)
+        q_bar = torch.clamp(1 - p, eps, 1)
+        q = torch.clamp(p, eps, 1)
+        k = self.k_idx
+        y = (log_binomial_coefficient(self.K_minus_1, k) + k * torch.log(q) +
+             (self.K - 1 - k) * torch.log(q_bar))
+        return torch.softmax(y / t, dim=1)
+
+    def extra_repr(self) -> str:
+        return f'n_classes={self.K}'
+
+
+@MODELS.register_module(name='ZoeConditionalLogBinomial')
+class ConditionalLogBinomial(nn.Module):
+    """Per-pixel log-binomial over the bins from features and a condition.
+
+    ``mlp`` = Conv1x1(in + cond, (in + cond) // bottleneck_factor), GELU,
+    Conv1x1(., 4), Softplus. Channels 0/1 give the mode position
+    ``p = (s0 + e) / ((s0 + e) + (s1 + e))``, channels 2/3 the temperature
+    ``t = (max_temp - min_temp) * (s2 + e) / ((s2 + e) + (s3 + e)) + min_temp``
+    with ``e = p_eps``.
+
+    Args:
+        in_channels (int): Channels of the main input (out_conv + rel depth).
+        condition_dim (int): Channels of the condition (bin embedding).
+        n_classes (int): Number of bins. Defaults to 256.
+        bottleneck_factor (int): Hidden width divisor. Defaults to 2.
+        p_eps (float): Pair-normalisation epsilon. Defaults to 1e-4.
+        max_temp (float): Maximum temperature. Defaults to 50.
+        min_temp (float): Minimum temperature. Defaults to 1e-7.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 condition_dim: int,
+                 n_classes: int = 256,
+                 bottleneck_factor: int = 2,
+                 p_eps: float = 1e-4,
+                 max_temp: float = 50.0,
+                 min_temp: float = 1e-7) -> None:
+        super().__init__()
+        if not 0 < min_temp < max_temp:
+            raise ValueError('Expected 0 < min_temp < max_temp, got '
+                             f'min_temp={min_temp}, max_temp={max_temp}')
+        self.p_eps = float(p_eps)
+        self.max_temp = float(max_temp)
+        self.min_temp = float(min_temp)
+        self.log_binomial_transform = LogBinomial(n_classes)
+        hidden = (in_channels + condition_dim) // bottleneck_factor
+        self.mlp = nn.Sequential(
+            nn.Conv2d(in_channels + condition_dim, hidden, 1, 1, 0),
+            nn.GELU(),
+            nn.Conv2d(hidden, 4, 1, 1, 0),
+            nn.Softplus(),
+        )
+
+    def forward(self, x: Tensor, cond: Tensor) -> Tensor:
+        """Compute bin probabilities.
+
+        Args:
+            x (Tensor): Main input (B, in_channels, H, W).
+            cond (Tensor): Condition (B, condition_dim, H, W).
+
+        Returns:
+            Tensor: Probabilities (B, n_classes, H, W).
+        """
+        s = self.mlp(torch.cat((x, cond), dim=1))
+        mode = s[:, :2, ...] + self.p_eps
+        p = mode[:, 0, ...] / (mode[:, 0, ...] + mode[:, 1, ...])
+        temp = s[:, 2:, ...] + self.p_eps
+        t = temp[:, 0, ...] / (temp[:, 0, ...] + temp[:, 1, ...])
+        t = (self.max_temp - self.min_temp) * t.unsqueeze(1) + self.min_temp
+        return self.log_binomial_transform(p, t)

@@ -1,0 +1,448 @@
+"""ZoeDepth metric-bins blocks: seed regressors, projector, attractors.
+
+All "MLPs" are pairs of 1x1 convolutions. Attribute names (``_net``) and the
+``nn.Sequential`` indices match upstream ZoeDepth so that checkpoint keys such
+as ``seed_bin_regressor._net.2.weight`` map 1:1 (see the spec, sections 3
+and 7.2).
+
+Two families exist:
+
+* **unnormed** (``bin_centers_type='softplus'``, the NYU default): bin centres
+  and attractor points are unbounded positive values in metres (Softplus);
+  attractors move the centres without sorting or clipping.
+* **normed** (``'normed'``, KITTI): the seed regressor predicts normalised bin
+  widths in ``[min_depth, max_depth]``; attractors work in normalised units and
+  return sorted, clipped centres in metres.
+
+Attractor strength: upstream's attractor layers take ``alpha``/``gamma`` but
+compute the displacement with fixed ``alpha = 300``, ``gamma = 2`` (the
+defaults of its distance functions), so the NYU config's ``alpha = 1000`` has
+no effect there. ``upstream_constants=True`` (default) reproduces this;
+``False`` uses the configured values.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmzoe.registry import MODELS
+
+# Attractor strength that upstream ZoeDepth effectively uses: its attractor
+# layers store the configured alpha/gamma (NYU config: alpha 1000) but the
+# displacement is computed with the distance functions' own defaults
+# (alpha 300, gamma 2). Verified with the shipped head test vector: alpha 300
+# reproduces upstream's depth to ~1e-6, alpha 1000 is off by ~0.3 %.
+UPSTREAM_ALPHA = 300.0
+UPSTREAM_GAMMA = 2
+
+_ATTRACTOR_TYPES = ('inv', 'exp')
+_ATTRACTOR_KINDS = ('mean', 'sum')
+
+
+def _upsample_to(x: Tensor, size: Tuple[int, int]) -> Tensor:
+    """Bilinear resize with ``align_corners=True`` (as everywhere in ZoeDepth).
+
+    Args:
+        x (Tensor): Map of shape (B, C, h, w).
+        size (tuple[int, int]): Target (H, W).
+
+    Returns:
+        Tensor: Map of shape (B, C, H, W).
+    """
+    return F.interpolate(
+        x, size=tuple(size), mode='bilinear', align_corners=True)
+
+
+def inv_attractor(dx: Tensor, alpha: float = 300.0, gamma: int = 2) -> Tensor:
+    r"""Inverse attractor displacement :math:`dx / (1 + \alpha\,dx^\gamma)`.
+
+    ``dx ** gamma`` is taken without ``abs`` (as upstream); with the even
+    default ``gamma = 2`` the result is an odd function of ``dx`` bounded by
+    :math:`1 / (2\sqrt{\alpha})`.
+
+    Args:
+        dx (Tensor): Attractor point minus bin centre.
+        alpha (float): Attractor strength. Defaults to 300.
+        gamma (int): Exponent. Defaults to 2.
+
+    Returns:
+        Tensor: Displacement of the same shape as ``dx``.
+    """
+    return dx / (1 + alpha * dx.pow(gamma))
+
+
+def exp_attractor(dx: Tensor, alpha: float = 300.0, gamma: int = 2) -> Tensor:
+    r"""Exponential attractor displacement :math:`e^{-\alpha |dx|^\gamma} dx`.
+
+    Args:
+        dx (Tensor): Attractor point minus bin centre.
+        alpha (float): Attractor strength. Defaults to 300.
+        gamma (int): Exponent. Defaults to 2.
+
+    Returns:
+        Tensor: Displacement of the same shape as ``dx``.
+    """
+    return torch.exp(-alpha * dx.abs().pow(gamma)) * dx
+
+
+def _mlp(in_channels: int, mlp_dim: int, out_channels: int,
+         final_act: Optional[nn.Module]) -> nn.Sequential:
+    """Conv1x1 -> ReLU -> Conv1x1 (-> ``final_act``), upstream indices 0/2."""
+    layers = [
+        nn.Conv2d(in_channels, mlp_dim, 1, 1, 0),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(mlp_dim, out_channels, 1, 1, 0),
+    ]
+    if final_act is not None:
+        layers.append(final_act)
+    return nn.Sequential(*layers)
+
+
+def _check_depth_range(min_depth: float, max_depth: float) -> None:
+    if not 0 <= min_depth < max_depth:
+        raise ValueError('Expected 0 <= min_depth < max_depth, got '
+                         f'min_depth={min_depth}, max_depth={max_depth}')
+
+
+@MODELS.register_module(name='ZoeSeedBinRegressor')
+class SeedBinRegressor(nn.Module):
+    """Normed seed bin regressor: bin widths normalised to the depth range.
+
+    ``_net`` = Conv(in, mlp_dim), ReLU, Conv(mlp_dim, n_bins), ReLU. The output
+    plus 1e-3 is normalised over the bin axis to widths ``w`` (summing to 1);
+    the edges are ``min_depth + cumsum((max - min) * w)`` and the centres the
+    mid-points of consecutive edges, so all centres lie in
+    ``[min_depth, max_depth]``.
+
+    Args:
+        in_channels (int): Input channels (bottleneck width).
+        n_bins (int): Number of bins. Defaults to 16.
+        mlp_dim (int): Hidden width. Defaults to 256.
+        min_depth (float): Lower depth bound in metres. Defaults to 1e-3.
+        max_depth (float): Upper depth bound in metres. Defaults to 10.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 n_bins: int = 16,
+                 mlp_dim: int = 256,
+                 min_depth: float = 1e-3,
+                 max_depth: float = 10.0) -> None:
+        super().__init__()
+        _check_depth_range(min_depth, max_depth)
+        self.n_bins = n_bins
+        self.min_depth = float(min_depth)
+        self.max_depth = float(max_depth)
+        self._net = _mlp(in_channels, mlp_dim, n_bins, nn.ReLU(inplace=True))
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """Predict normalised widths and centres.
+
+        Args:
+            x (Tensor): Features (B, in_channels, h, w).
+
+        Returns:
+            tuple[Tensor, Tensor]: Normalised widths (B, n_bins, h, w) and bin
+            centres in metres (B, n_bins, h, w).
+        """
+        widths = self._net(x) + 1e-3
+        widths_normed = widths / widths.sum(dim=1, keepdim=True)
+        widths_m = (self.max_depth - self.min_depth) * widths_normed
+        # Leading edge at min_depth, then cumulative widths.
+        widths_m = F.pad(widths_m, (0, 0, 0, 0, 1, 0), value=self.min_depth)
+        edges = torch.cumsum(widths_m, dim=1)
+        centers = 0.5 * (edges[:, :-1, ...] + edges[:, 1:, ...])
+        return widths_normed, centers
+
+
+@MODELS.register_module(name='ZoeSeedBinRegressorUnnormed')
+class SeedBinRegressorUnnormed(nn.Module):
+    """Unnormed ("softplus") seed bin regressor: centres in metres.
+
+    ``_net`` = Conv(in, mlp_dim), ReLU, Conv(mlp_dim, n_bins), Softplus. The
+    depth range is accepted for interface symmetry but not used.
+
+    Args:
+        in_channels (int): Input channels (bottleneck width).
+        n_bins (int): Number of bins. Defaults to 16.
+        mlp_dim (int): Hidden width. Defaults to 256.
+        min_depth (float): Unused. Defaults to 1e-3.
+        max_depth (float): Unused. Defaults to 10.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 n_bins: int = 16,
+                 mlp_dim: int = 256,
+                 min_depth: float = 1e-3,
+                 max_depth: float = 10.0) -> None:
+        super().__init__()
+        self.n_bins = n_bins
+        self.min_depth = float(min_depth)
+        self.max_depth = float(max_depth)
+        self._net = _mlp(in_channels, mlp_dim, n_bins, nn.Softplus())
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """Predict bin centres.
+
+        Args:
+            x (Tensor): Features (B, in_channels, h, w).
+
+        Returns:
+            tuple[Tensor, Tensor]: The centres (B, n_bins, h, w), twice
+            (normalised and metric outputs coincide for this variant).
+        """
+        centers = self._net(x)
+        return centers, centers
+
+
+@MODELS.register_module(name='ZoeProjector')
+class Projector(nn.Module):
+    """Bin-embedding projector: Conv(in, mlp_dim), ReLU, Conv(mlp_dim, out).
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Embedding width (``bin_embedding_dim``).
+        mlp_dim (int): Hidden width. Defaults to 128.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 mlp_dim: int = 128) -> None:
+        super().__init__()
+        self._net = _mlp(in_channels, mlp_dim, out_channels, None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Project features (B, in, h, w) to embeddings (B, out, h, w)."""
+        return self._net(x)
+
+
+class _AttractorBase(nn.Module):
+    """Shared options of both attractor layers (not registered).
+
+    Args:
+        in_channels (int): Embedding width.
+        n_bins (int): Number of bin centres.
+        n_attractors (int): Number of attractor points per pixel.
+        mlp_dim (int): Hidden width.
+        min_depth (float): Lower depth bound in metres.
+        max_depth (float): Upper depth bound in metres.
+        alpha (float): Attractor strength.
+        gamma (int): Attractor exponent.
+        kind (str): Aggregation over attractors, 'mean' or 'sum'.
+        attractor_type (str): 'inv' or 'exp'.
+        upstream_constants (bool): Use upstream's effective strength
+            ``alpha = 300``, ``gamma = 2`` in the displacement whatever
+            ``alpha``/``gamma`` say (see the module docstring).
+    """
+
+    def __init__(self, in_channels: int, n_bins: int, n_attractors: int,
+                 mlp_dim: int, min_depth: float, max_depth: float,
+                 alpha: float, gamma: int, kind: str, attractor_type: str,
+                 upstream_constants: bool) -> None:
+        super().__init__()
+        if kind not in _ATTRACTOR_KINDS:
+            raise ValueError('attractor kind must be one of '
+                             f'{_ATTRACTOR_KINDS}, got {kind!r}')
+        if attractor_type not in _ATTRACTOR_TYPES:
+            raise ValueError('attractor_type must be one of '
+                             f'{_ATTRACTOR_TYPES}, got {attractor_type!r}')
+        if n_attractors < 1:
+            raise ValueError(f'n_attractors must be >= 1, got {n_attractors}')
+        _check_depth_range(min_depth, max_depth)
+        self.n_bins = n_bins
+        self.n_attractors = n_attractors
+        self.mlp_dim = mlp_dim
+        self.min_depth = float(min_depth)
+        self.max_depth = float(max_depth)
+        self.alpha = float(alpha)
+        self.gamma = gamma
+        self.kind = kind
+        self.attractor_type = attractor_type
+        self.upstream_constants = upstream_constants
+
+    def _merge_embedding(self, x: Tensor, prev_b_embedding: Optional[Tensor],
+                         interpolate: bool) -> Tensor:
+        """Add the (upsampled) previous embedding to the current one."""
+        if prev_b_embedding is None:
+            return x
+        if interpolate:
+            prev_b_embedding = _upsample_to(prev_b_embedding, x.shape[-2:])
+        return x + prev_b_embedding
+
+    def _displacement(self, attractors: Tensor, centers: Tensor) -> Tensor:
+        """Aggregate attractor pulls on every bin centre.
+
+        Args:
+            attractors (Tensor): (B, n_attractors, h, w).
+            centers (Tensor): (B, n_bins, h, w).
+
+        Returns:
+            Tensor: (B, n_bins, h, w) displacement of the centres.
+        """
+        dx = attractors.unsqueeze(2) - centers.unsqueeze(1)
+        pull = inv_attractor if self.attractor_type == 'inv' else exp_attractor
+        if self.upstream_constants:
+            delta = pull(dx, UPSTREAM_ALPHA, UPSTREAM_GAMMA)
+        else:
+            delta = pull(dx, self.alpha, self.gamma)
+        if self.kind == 'mean':
+            return delta.mean(dim=1)
+        return delta.sum(dim=1)
+
+    def extra_repr(self) -> str:
+        return (f'n_bins={self.n_bins}, n_attractors={self.n_attractors}, '
+                f'alpha={self.alpha}, gamma={self.gamma}, kind={self.kind}, '
+                f'type={self.attractor_type}, '
+                f'upstream_constants={self.upstream_constants}, '
+                f'depth=[{self.min_depth}, {self.max_depth}]')
+
+
+@MODELS.register_module(name='ZoeAttractorLayer')
+class AttractorLayer(_AttractorBase):
+    """Normed attractor layer (bounded centres, sorted and clipped output).
+
+    ``_net`` = Conv(in, mlp_dim), ReLU, Conv(mlp_dim, 2 * n_attractors), ReLU.
+    The output plus 1e-3 is viewed as (B, n_attractors, 2, h, w); as upstream,
+    the **raw first element** of each pair is the attractor point in
+    normalised units (upstream computes a pair normalisation and discards it,
+    spec section 10.14; the second element of each pair is unused). Centres
+    ``b_prev`` (normalised) are upsampled to the embedding size and moved by
+    the attractors. The normalised centres are returned for the next stage,
+    together with metric centres ``(max - min) * c + min`` sorted along the
+    bin axis and clipped to ``[min_depth, max_depth]``.
+
+    Args:
+        in_channels (int): Embedding width.
+        n_bins (int): Number of bin centres. Defaults to 16.
+        n_attractors (int): Attractor points per pixel. Defaults to 16.
+        mlp_dim (int): Hidden width. Defaults to 128.
+        min_depth (float): Lower depth bound in metres. Defaults to 1e-3.
+        max_depth (float): Upper depth bound in metres. Defaults to 10.
+        alpha (float): Attractor strength. Defaults to 300.
+        gamma (int): Attractor exponent. Defaults to 2.
+        kind (str): 'mean' or 'sum' over attractors. Defaults to 'sum'.
+        attractor_type (str): 'inv' or 'exp'. Defaults to 'exp'.
+        upstream_constants (bool): Displace with upstream's effective
+            ``alpha = 300``, ``gamma = 2`` instead of ``alpha``/``gamma``
+            (see the module docstring). Defaults to True.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 n_bins: int = 16,
+                 n_attractors: int = 16,
+                 mlp_dim: int = 128,
+                 min_depth: float = 1e-3,
+                 max_depth: float = 10.0,
+                 alpha: float = 300.0,
+                 gamma: int = 2,
+                 kind: str = 'sum',
+                 attractor_type: str = 'exp',
+                 upstream_constants: bool = True) -> None:
+        super().__init__(in_channels, n_bins, n_attractors, mlp_dim,
+                         min_depth, max_depth, alpha, gamma, kind,
+                         attractor_type, upstream_constants)
+        self._net = _mlp(in_channels, mlp_dim, 2 * n_attractors,
+                         nn.ReLU(inplace=True))
+
+    def forward(self,
+                x: Tensor,
+                b_prev: Tensor,
+                prev_b_embedding: Optional[Tensor] = None,
+                interpolate: bool = True) -> Tuple[Tensor, Tensor]:
+        """Move the previous (normalised) centres towards the attractors.
+
+        Args:
+            x (Tensor): Embedding (B, in_channels, h, w).
+            b_prev (Tensor): Previous normalised centres (B, n_bins, h', w').
+            prev_b_embedding (Tensor, optional): Previous embedding, added to
+                ``x`` (after upsampling) before the MLP.
+            interpolate (bool): Upsample ``prev_b_embedding`` to ``x``'s size.
+                Defaults to True.
+
+        Returns:
+            tuple[Tensor, Tensor]: Normalised centres (B, n_bins, h, w) and
+            sorted, clipped metric centres (B, n_bins, h, w).
+        """
+        x = self._merge_embedding(x, prev_b_embedding, interpolate)
+        out = self._net(x) + 1e-3
+        b, _, h, w = out.shape
+        pairs = out.view(b, self.n_attractors, 2, h, w)
+        attractors = pairs[:, :, 0, ...]  # raw first element (upstream quirk)
+        centers = _upsample_to(b_prev, (h, w))
+        centers = centers + self._displacement(attractors, centers)
+        metric = (self.max_depth - self.min_depth) * centers + self.min_depth
+        metric, _ = torch.sort(metric, dim=1)
+        metric = torch.clip(metric, self.min_depth, self.max_depth)
+        return centers, metric
+
+
+@MODELS.register_module(name='ZoeAttractorLayerUnnormed')
+class AttractorLayerUnnormed(_AttractorBase):
+    """Unnormed attractor layer: attractor points and centres in metres.
+
+    ``_net`` = Conv(in, mlp_dim), ReLU, Conv(mlp_dim, n_attractors), Softplus.
+    No sorting and no clipping of the centres.
+
+    Args:
+        in_channels (int): Embedding width.
+        n_bins (int): Number of bin centres. Defaults to 16.
+        n_attractors (int): Attractor points per pixel. Defaults to 16.
+        mlp_dim (int): Hidden width. Defaults to 128.
+        min_depth (float): Lower depth bound (unused by the maths).
+            Defaults to 1e-3.
+        max_depth (float): Upper depth bound (unused by the maths).
+            Defaults to 10.
+        alpha (float): Attractor strength. Defaults to 300.
+        gamma (int): Attractor exponent. Defaults to 2.
+        kind (str): 'mean' or 'sum' over attractors. Defaults to 'sum'.
+        attractor_type (str): 'inv' or 'exp'. Defaults to 'exp'.
+        upstream_constants (bool): Displace with upstream's effective
+            ``alpha = 300``, ``gamma = 2`` instead of ``alpha``/``gamma``
+            (see the module docstring). Defaults to True.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 n_bins: int = 16,
+                 n_attractors: int = 16,
+                 mlp_dim: int = 128,
+                 min_depth: float = 1e-3,
+                 max_depth: float = 10.0,
+                 alpha: float = 300.0,
+                 gamma: int = 2,
+                 kind: str = 'sum',
+                 attractor_type: str = 'exp',
+                 upstream_constants: bool = True) -> None:
+        super().__init__(in_channels, n_bins, n_attractors, mlp_dim,
+                         min_depth, max_depth, alpha, gamma, kind,
+                         attractor_type, upstream_constants)
+        self._net = _mlp(in_channels, mlp_dim, n_attractors, nn.Softplus())
+
+    def forward(self,
+                x: Tensor,
+                b_prev: Tensor,
+                prev_b_embedding: Optional[Tensor] = None,
+                interpolate: bool = True) -> Tuple[Tensor, Tensor]:
+        """Move the previous centres (metres) towards the attractors.
+
+        Args:
+            x (Tensor): Embedding (B, in_channels, h, w).
+            b_prev (Tensor): Previous centres (B, n_bins, h', w').
+            prev_b_embedding (Tensor, optional): Previous embedding, added to
+                ``x`` (after upsampling) before the MLP.
+            interpolate (bool): Upsample ``prev_b_embedding`` to ``x``'s size.
+                Defaults to True.
+
+        Returns:
+            tuple[Tensor, Tensor]: The new centres (B, n_bins, h, w), twice.
+        """
+        x = self._merge_embedding(x, prev_b_embedding, interpolate)
+        attractors = self._net(x)
+        centers = _upsample_to(b_prev, attractors.shape[-2:])
+        centers = centers + self._displacement(attractors, centers)
+        return centers, centers

@@ -1,0 +1,68 @@
+"""MiDaS relative (inverse) depth head, ``scratch.output_conv``."""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from mmzoe.registry import MODELS
+
+
+@MODELS.register_module()
+class ZoeRelativeDepthHead(BaseModule):
+    """MiDaS DPT output head giving relative inverse depth.
+
+    ``conv1`` 3x3 C->C/2 -> bilinear ×2 (``align_corners=True``) -> ``conv2``
+    3x3 C/2->32 -> ReLU [``out_conv`` feature] -> ``conv3`` 1x1 32->1 -> ReLU.
+    The checkpoint keys ``scratch.output_conv.{0,2,4}`` map to
+    ``conv{1,2,3}``.
+
+    Args:
+        in_channels (int): Channels of the finest fused feature (r1).
+            Defaults to 256.
+        mid_channels (int, optional): Channels after ``conv1``. Defaults to
+            ``in_channels // 2``.
+        feat_channels (int): Channels of the ``out_conv`` feature.
+            Defaults to 32 (hard-coded upstream).
+        non_negative (bool): Final ReLU. Defaults to True.
+        align_corners (bool): Interpolation flag. Defaults to True.
+        init_cfg (dict, optional): MMEngine init config.
+    """
+
+    def __init__(self,
+                 in_channels: int = 256,
+                 mid_channels: Optional[int] = None,
+                 feat_channels: int = 32,
+                 non_negative: bool = True,
+                 align_corners: bool = True,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        mid_channels = mid_channels or in_channels // 2
+        self.in_channels = in_channels
+        self.feat_channels = feat_channels
+        self.align_corners = align_corners
+        self.conv1 = nn.Conv2d(in_channels, mid_channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(mid_channels, feat_channels, 3, padding=1)
+        self.conv3 = nn.Conv2d(feat_channels, 1, 1)
+        self.relu = nn.ReLU(inplace=False)
+        self.final_act = nn.ReLU(inplace=False) if non_negative else \
+            nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Forward.
+
+        Args:
+            x (Tensor): (B, C, h, w) feature (r1, at 1/2 of the input).
+
+        Returns:
+            tuple[Tensor, Tensor]: ``out_conv`` (B, 32, 2h, 2w) and the
+            relative inverse depth (B, 1, 2h, 2w).
+        """
+        x = self.conv1(x)
+        x = F.interpolate(
+            x, scale_factor=2, mode='bilinear',
+            align_corners=self.align_corners)
+        feat = self.relu(self.conv2(x))
+        rel = self.final_act(self.conv3(feat))
+        return feat, rel

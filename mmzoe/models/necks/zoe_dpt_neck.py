@@ -1,0 +1,94 @@
+"""MiDaS DPT decoder ("scratch") as an mmseg neck."""
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mmzoe.registry import MODELS
+from ..layers.dpt_fusion import ZoeFeatureFusionBlock
+
+
+@MODELS.register_module()
+class ZoeDPTNeck(BaseModule):
+    """DPT neck of MiDaS v3.1 (``layer{1..4}_rn`` + ``refinenet{1..4}``).
+
+    Takes four backbone maps (fine to coarse, each half the size of the
+    previous one) and returns the 7-tuple
+    ``(l4_rn, r4, r3, r2, r1, out_conv, rel_depth)`` (see
+    ``docs/architecture.md``). Output sizes follow the inputs (no fixed
+    network size): r4/r3/r2 take the sizes of l3/l2/l1, r1 is ×2 of r2, and
+    the relative head doubles it again.
+
+    ``refinenet4`` is only called with one input, so its ``resConfUnit1`` is
+    never used. It is **kept** (1,180,160 parameters for 256 channels; the
+    neck + relative head then have 14,460,097 parameters for SwinV2-B) so that
+    upstream MiDaS / ZoeDepth checkpoints load with ``strict=True`` without
+    special cases. Since it can never receive a gradient, it is created with
+    ``requires_grad=False`` (``freeze_unused=True``), so DDP does not need
+    ``find_unused_parameters`` and "every trainable parameter gets a
+    gradient" holds.
+
+    Args:
+        in_channels (Sequence[int]): Channels of the four backbone maps.
+            Defaults to (128, 256, 512, 1024) (SwinV2-B).
+        channels (int): DPT feature width. Defaults to 256.
+        relative_head (dict): Config of the relative depth head
+            (``ZoeRelativeDepthHead``); its ``in_channels`` defaults to
+            ``channels``.
+        align_corners (bool): Interpolation flag. Defaults to True.
+        freeze_unused (bool): Set ``requires_grad=False`` on the unused
+            ``refinenet4.resConfUnit1``. Defaults to True.
+        init_cfg (dict, optional): MMEngine init config.
+    """
+
+    def __init__(self,
+                 in_channels: Sequence[int] = (128, 256, 512, 1024),
+                 channels: int = 256,
+                 relative_head: Optional[dict] = dict(
+                     type='ZoeRelativeDepthHead'),
+                 align_corners: bool = True,
+                 freeze_unused: bool = True,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if len(in_channels) != 4:
+            raise ValueError('ZoeDPTNeck needs exactly 4 input levels, got '
+                             f'in_channels={list(in_channels)}.')
+        if relative_head is None:
+            raise ValueError('ZoeDPTNeck needs a relative_head config (it '
+                             'produces the out_conv and rel_depth outputs).')
+        self.in_channels = list(in_channels)
+        self.channels = channels
+        for i, c in enumerate(self.in_channels, start=1):
+            setattr(self, f'layer{i}_rn',
+                    nn.Conv2d(c, channels, 3, padding=1, bias=False))
+        for i in range(1, 5):
+            setattr(self, f'refinenet{i}',
+                    ZoeFeatureFusionBlock(channels, align_corners))
+        if freeze_unused:
+            self.refinenet4.resConfUnit1.requires_grad_(False)
+        relative_head = dict(relative_head)
+        relative_head.setdefault('in_channels', channels)
+        self.relative_head = MODELS.build(relative_head)
+
+    def forward(self, inputs: Sequence[torch.Tensor]
+                ) -> Tuple[torch.Tensor, ...]:
+        """Forward.
+
+        Args:
+            inputs (Sequence[Tensor]): Four NCHW maps, strides 4..32.
+
+        Returns:
+            tuple[Tensor]: ``(l4_rn, r4, r3, r2, r1, out_conv, rel_depth)``.
+        """
+        if len(inputs) != 4:
+            raise ValueError(
+                f'ZoeDPTNeck expects 4 feature maps, got {len(inputs)}.')
+        l1, l2, l3, l4 = (getattr(self, f'layer{i + 1}_rn')(x)
+                          for i, x in enumerate(inputs))
+        r4 = self.refinenet4(l4, size=l3.shape[2:])
+        r3 = self.refinenet3(r4, l3, size=l2.shape[2:])
+        r2 = self.refinenet2(r3, l2, size=l1.shape[2:])
+        r1 = self.refinenet1(r2, l1)
+        out_conv, rel_depth = self.relative_head(r1)
+        return l4, r4, r3, r2, r1, out_conv, rel_depth
