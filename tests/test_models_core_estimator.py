@@ -202,6 +202,10 @@ def test_train_val_test_step_and_aux_seg_prediction():
         lambda *a: calls.append(1))
     out = model.test_step(dict(inputs=_images(1, 36, 50)))
     assert calls == [] and 'pred_sem_seg' not in out[0]
+    # ... and the same hook does see the head when aux_seg asks for it.
+    model.test_cfg['aux_seg'] = True
+    model.test_step(dict(inputs=_images(1, 36, 50)))
+    assert calls == [1]
 
 
 def test_core_checkpoint_loading(tmp_path):

@@ -1,1 +1,4 @@
-__all__ = []
+from .unet_seg_head import ZoeUNetSegHead
+from .zoe_depth_head import ZoeDepthHead
+
+__all__ = ['ZoeUNetSegHead', 'ZoeDepthHead']

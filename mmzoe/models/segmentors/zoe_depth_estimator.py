@@ -147,14 +147,14 @@ class ZoeDepthEstimator(DepthEstimator):
                 with_aux: bool = False) -> Dict[str, Tensor]:
         """Network-resolution outputs of one forward pass."""
         x = self.extract_feat(inputs)
-        out = dict(depth=self.decode_head.forward(x))
+        out = dict(depth=self.decode_head(x))
         if with_rel:
             if not isinstance(x, (tuple, list)) or len(x) != 7:
                 raise RuntimeError('Relative depth needs the 7-tuple output '
                                    'of ZoeDPTNeck.')
             out['rel_depth'] = x[6]
         if with_aux:
-            out['seg_logits'] = self.auxiliary_head.forward(x)
+            out['seg_logits'] = self.auxiliary_head(x)
         return out
 
     def forward_depths(self,

@@ -1,0 +1,111 @@
+"""Softmax multi-class Dice loss with pixel masking (``ignore_index``)."""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmzoe.registry import MODELS
+from .seg_loss_utils import prepare_seg_inputs, warn_empty_batch
+
+
+@MODELS.register_module()
+class ZoeMaskedDiceLoss(nn.Module):
+    r"""Soft multi-class Dice loss on softmax probabilities.
+
+    With ``p`` the softmax of the logits, ``t`` the one-hot labels and ``m``
+    the pixel mask (1 on labelled pixels, 0 on pixels labelled
+    ``ignore_index``; times the optional per-pixel ``weight``), for every
+    class ``c`` the sums run over **all pixels of the batch** (batch dice):
+
+    .. math::
+
+        D_c = \frac{2\sum m\,p_c\,t_c + s}{\sum m\,p_c + \sum m\,t_c + s},
+        \qquad L = w \cdot \Bigl(1 - \frac{1}{C}\sum_{c=0}^{C-1} D_c\Bigr)
+
+    i.e. ignored pixels are removed from both the prediction and the target,
+    ``s`` (``smooth``, default 1) is added to numerator and denominator, and
+    the loss is the **unweighted mean over all C classes** (class 0
+    "unknown" counts as a real class). A class absent from the labels
+    scores ``s / (sum m p_c + s)``, so probability mass put on it is
+    penalised, and a class absent from both scores 1 (no penalty).
+    A batch without labelled pixels gives exactly 0, still connected to the
+    graph, with zero gradient, and increments ``num_empty_batches`` (with a
+    rate-limited warning).
+
+    Unlike mmseg's ``DiceLoss`` (which drops the *channel* ``ignore_index``)
+    this masks *pixels*. Its ``forward`` matches how
+    ``BaseDecodeHead.loss_by_feat`` calls ``loss_decode`` entries.
+
+    Args:
+        smooth (float): Additive smoothing ``s``. Defaults to 1.0.
+        ignore_index (int, optional): Label excluded from the loss; a value
+            passed to ``forward`` takes precedence. Defaults to 255.
+        loss_weight (float): Multiplier ``w`` of the loss. Defaults to 1.0.
+        loss_name (str): Name of the loss item in the loss dict; it must start
+            with ``loss_`` to be back-propagated. Defaults to 'loss_dice'.
+    """
+
+    def __init__(self,
+                 smooth: float = 1.0,
+                 ignore_index: Optional[int] = 255,
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_dice') -> None:
+        super().__init__()
+        if smooth < 0:
+            raise ValueError(f'smooth must be >= 0, got {smooth}')
+        self.smooth = float(smooth)
+        self.ignore_index = ignore_index
+        self.loss_weight = float(loss_weight)
+        self._loss_name = loss_name
+        self.num_empty_batches = 0
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                ignore_index: Optional[int] = None,
+                **kwargs) -> Tensor:
+        """Compute the loss.
+
+        Args:
+            pred (Tensor): Logits (N, C, H, W) (any float dtype; computed in
+                float32).
+            target (Tensor): Labels (N, H, W) in ``[0, C)`` or
+                ``ignore_index``.
+            weight (Tensor, optional): Per-pixel weights (N, H, W).
+                Defaults to None.
+            ignore_index (int, optional): Overrides ``self.ignore_index``.
+            **kwargs: Ignored (mmseg loss-call compatibility).
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        if ignore_index is None:
+            ignore_index = self.ignore_index
+        logits, labels, valid, mask = prepare_seg_inputs(
+            pred, target, ignore_index, weight, loss_name=self._loss_name)
+        num_classes = logits.shape[1]
+        probs = F.softmax(logits, dim=1)
+        one_hot = F.one_hot(labels, num_classes).permute(0, 3, 1, 2).to(
+            probs.dtype)
+        m = mask.unsqueeze(1)
+        dims = (0, 2, 3)
+        intersection = (probs * one_hot * m).sum(dims)
+        cardinality = (probs * m).sum(dims) + (one_hot * m).sum(dims)
+        if not bool(valid.any()):
+            warn_empty_batch(self, self._loss_name)
+            # zero loss, zero gradient, still part of the graph
+            return (probs * m).sum() * 0.0
+        # smooth == 0 and a class absent everywhere would give 0/0 -> 1
+        denom = (cardinality + self.smooth).clamp(min=1e-12)
+        dice = (2.0 * intersection + self.smooth) / denom
+        dice = torch.where(cardinality + self.smooth > 0, dice,
+                           torch.ones_like(dice))
+        return self.loss_weight * (1.0 - dice.mean())
+
+    @property
+    def loss_name(self) -> str:
+        """str: Name of the loss item (``loss_`` prefix: back-propagated)."""
+        return self._loss_name
