@@ -1,1 +1,8 @@
-__all__ = []
+from .geometric import (ZoeRandomCrop, ZoeRandomFlip, ZoeRandomRotate,
+                        ZoeResize)
+from .photometric import ZoeColorAug
+
+__all__ = [
+    'ZoeRandomCrop', 'ZoeRandomFlip', 'ZoeRandomRotate', 'ZoeResize',
+    'ZoeColorAug'
+]

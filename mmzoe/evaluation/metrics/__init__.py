@@ -1,1 +1,3 @@
-__all__ = []
+from .zoe_depth_metric import ZoeDepthMetric
+
+__all__ = ['ZoeDepthMetric']

@@ -1,0 +1,17 @@
+"""Data helpers: NYU metadata, ``.mat`` reading/writing, image loading."""
+from .image_io import (join_root, read_depth_png, read_label_png,
+                       read_mask_png, read_rgb)
+from .nyu_mat import (NYULabeledMatReader, read_mat_string,
+                      read_mat_string_list, write_nyu_labeled_mat)
+from .nyu_meta import (NYU13_PALETTE, NYU_NUM_LABELED, map_nyu894_to_13,
+                       mapping_894_to_13, nyu13_class_names, nyu894_names,
+                       nyu_official_split)
+
+__all__ = [
+    'join_root', 'read_depth_png', 'read_label_png', 'read_mask_png',
+    'read_rgb',
+    'NYULabeledMatReader', 'read_mat_string', 'read_mat_string_list',
+    'write_nyu_labeled_mat', 'NYU13_PALETTE', 'NYU_NUM_LABELED',
+    'map_nyu894_to_13', 'mapping_894_to_13', 'nyu13_class_names',
+    'nyu894_names', 'nyu_official_split'
+]
