@@ -1,1 +1,9 @@
-__all__ = []
+"""Inference API: build a model from a config + checkpoint, predict depth."""
+from .image_io import ImageLoadError, check_rgb_array, load_rgb_image
+from .inference import (inference_depth, init_model,
+                        relative_depth_from_batch)
+
+__all__ = [
+    'init_model', 'inference_depth', 'load_rgb_image', 'check_rgb_array',
+    'ImageLoadError', 'relative_depth_from_batch'
+]

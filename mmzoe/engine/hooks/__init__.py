@@ -1,1 +1,3 @@
-__all__ = []
+from .depth_panel_hook import ZoeDepthPanelHook
+
+__all__ = ['ZoeDepthPanelHook']

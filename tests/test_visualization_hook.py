@@ -1,0 +1,109 @@
+"""Tests of the validation panel hook ZoeDepthPanelHook."""
+import os
+import os.path as osp
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import PixelData
+from mmengine.visualization import Visualizer
+from mmseg.structures import SegDataSample
+
+import mmzoe  # noqa: F401
+from mmzoe.apis import init_model
+from mmzoe.registry import HOOKS
+from mmzoe.visualization import colorize_depth
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TINY = osp.join(ROOT, 'configs', '_base_', 'models', 'zoedepth_tiny.py')
+
+
+def _batch(n, h=48, w=64, seed=0):
+    rng = np.random.default_rng(seed)
+    inputs, samples = [], []
+    for i in range(n):
+        inputs.append(torch.from_numpy(
+            rng.integers(0, 256, (3, h, w), dtype=np.uint8)))
+        gt = np.full((1, h, w), 1.0 + i, np.float32)
+        gt[:, :, :8] = 0  # invalid strip
+        sample = SegDataSample(metainfo=dict(
+            ori_shape=(h, w), img_shape=(h, w), img_path=f'/x/img_{i}.png'))
+        sample.gt_depth_map = PixelData(data=torch.from_numpy(gt))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def test_panel_hook_draws_first_n_images(tmp_path):
+    with pytest.warns(UserWarning):
+        model = init_model(TINY)
+    vis = Visualizer.get_instance(
+        'zoe_hook_test', vis_backends=[dict(type='LocalVisBackend')],
+        save_dir=str(tmp_path / 'vis'))
+    runner = SimpleNamespace(model=model, visualizer=vis, iter=12,
+                             log_dir=str(tmp_path / 'log'))
+    hook = HOOKS.build(dict(type='ZoeDepthPanelHook', num_images=3))
+    hook.before_val_epoch(runner)
+    batches = [_batch(2, seed=0), _batch(2, seed=1)]
+    for idx, batch in enumerate(batches):
+        with torch.no_grad():
+            outputs = model.val_step(batch)
+        hook.after_val_iter(runner, idx, batch, outputs)
+    folder = tmp_path / 'log' / 'depth_panels' / 'val_iter_12'
+    files = sorted(os.listdir(folder))
+    assert files == ['00_img_0.png', '01_img_1.png', '02_img_0.png']
+    panel = cv2.imread(str(folder / '01_img_1.png'))[..., ::-1]
+    # RGB | relative | GT | prediction (+ colour bar): 4 tiles of 64 px
+    assert panel.shape[1] > 4 * 64
+    body = panel[-48:]
+    rgb = batches[0]['inputs'][1].permute(1, 2, 0).numpy()
+    assert np.array_equal(body[:, :64], rgb)
+    gt = batches[0]['data_samples'][1].gt_depth_map.data[0].numpy()
+    gt_tile = body[:, 2 * 68:2 * 68 + 64]  # 4 px separators
+    assert np.array_equal(gt_tile, colorize_depth(gt, 0, 10))
+    # also handed to the visualizer backends
+    vis_files = os.listdir(tmp_path / 'vis' / 'vis_data' / 'vis_image')
+    assert len(vis_files) == 3
+    # a new validation run starts counting again
+    hook.before_val_epoch(runner)
+    runner.iter = 20
+    with torch.no_grad():
+        outputs = model.val_step(batches[0])
+    hook.after_val_iter(runner, 0, batches[0], outputs)
+    assert len(os.listdir(tmp_path / 'log' / 'depth_panels' /
+                          'val_iter_20')) == 2
+
+
+def test_panel_hook_arguments():
+    with pytest.raises(ValueError):
+        HOOKS.build(dict(type='ZoeDepthPanelHook', vmin=3, vmax=1))
+    with pytest.raises(ValueError):
+        HOOKS.build(dict(type='ZoeDepthPanelHook', num_images=-1))
+
+
+def test_depth_visualizer_fixed_range_panel(tmp_path):
+    from mmzoe.registry import VISUALIZERS
+    vis = VISUALIZERS.build(
+        dict(type='ZoeDepthVisualizer', name='zoe_vis_test', vmax=5.0,
+             vis_backends=[dict(type='LocalVisBackend')],
+             save_dir=str(tmp_path)))
+    h, w = 30, 40
+    rgb = np.random.default_rng(0).integers(0, 256, (h, w, 3), np.uint8)
+    sample = SegDataSample()
+    sample.pred_depth_map = PixelData(data=torch.full((1, h, w), 2.5))
+    gt = torch.full((1, h, w), 4.0)
+    gt[:, :3] = 0
+    sample.gt_depth_map = PixelData(data=gt)
+    out = str(tmp_path / 'panel.png')
+    vis.add_datasample('x', rgb, sample, out_file=out)
+    panel = cv2.imread(out)[..., ::-1]
+    body = panel[-h:]
+    assert np.array_equal(body[:, :w], rgb)
+    # RGB | GT | prediction, fixed 0..5 m range
+    assert np.array_equal(body[:, w + 4:2 * w + 4],
+                          colorize_depth(gt[0].numpy(), 0, 5))
+    assert np.array_equal(body[:, 2 * (w + 4):2 * (w + 4) + w],
+                          colorize_depth(np.full((h, w), 2.5), 0, 5))
+    vis.add_datasample('y', rgb, sample, step=3)  # to the backends
+    assert os.listdir(tmp_path / 'vis_data' / 'vis_image') == ['y_3.png']

@@ -1,0 +1,299 @@
+"""Metric depth for images, folders or globs with a ZoeDepth model.
+
+Example::
+
+    python tools/infer.py CONFIG CHECKPOINT demo/nyu_samples/rgb \\
+        --out work_dirs/infer --panel --gt demo/nyu_samples/depth --ply
+
+Writes per image ``<name>_depth.png`` (uint16, millimetres, 0 = invalid),
+``<name>_depth.npy`` (float32 metres), ``<name>_depth_color.png`` (inferno,
+fixed range, colour bar in metres), with ``--panel`` ``<name>_panel.png``
+(RGB | relative depth | GT | prediction) and with ``--ply`` ``<name>.ply``
+(coloured point cloud, one vertex per valid pixel). Images that cannot be
+read are reported by name, the others are still processed, and the exit
+code is then 1.
+"""
+import argparse
+import glob
+import os
+import os.path as osp
+import re
+import sys
+import warnings
+from functools import lru_cache
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp',
+                  '.ppm', '.pgm')
+GT_EXTENSIONS = ('.png', '.npy')
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(
+        description='Predict metric depth with an mmzoe model.')
+    parser.add_argument('config', help='model config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'input', help='an image file, a folder of images, or a glob pattern '
+        '(quote it, e.g. "data/*.jpg"; "**" recurses)')
+    parser.add_argument(
+        '--out', default='work_dirs/infer', help='output folder')
+    parser.add_argument(
+        '--flip', action='store_true', default=None,
+        help='average with the horizontally flipped prediction (default: '
+        'the config\'s model.test_cfg.flip)')
+    parser.add_argument(
+        '--panel', action='store_true',
+        help='also write RGB | relative | GT | prediction panels')
+    parser.add_argument(
+        '--gt', default=None,
+        help='ground-truth depth for the panels: a file (single input) or a '
+        'folder; uint16 millimetre PNGs (0 = invalid) or float .npy metres. '
+        'A folder is matched by file stem, "<stem>_depth", or the digits of '
+        'the name (rgb_00050.jpg <-> sync_depth_00050.png)')
+    parser.add_argument(
+        '--ply', action='store_true', help='also write coloured PLY clouds')
+    parser.add_argument(
+        '--ply-ascii', action='store_true', help='ASCII instead of binary PLY')
+    parser.add_argument('--fx', type=float, default=None,
+                        help='focal length x in pixels (default: NYU RGB)')
+    parser.add_argument('--fy', type=float, default=None,
+                        help='focal length y in pixels (default: NYU RGB)')
+    parser.add_argument('--cx', type=float, default=None,
+                        help='principal point x (default: NYU RGB)')
+    parser.add_argument('--cy', type=float, default=None,
+                        help='principal point y (default: NYU RGB)')
+    parser.add_argument('--vmin', type=float, default=0.0,
+                        help='colour range start in metres (default 0)')
+    parser.add_argument('--vmax', type=float, default=10.0,
+                        help='colour range end in metres (default 10)')
+    parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
+    parser.add_argument('--batch-size', type=int, default=1,
+                        help='images per forward pass (default 1)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, default=None,
+        metavar='KEY=VALUE',
+        help='override config settings, e.g. model.test_cfg.flip=True')
+    args = parser.parse_args(argv)
+    if not args.vmax > args.vmin:
+        parser.error(f'--vmax ({args.vmax}) must be larger than --vmin '
+                     f'({args.vmin})')
+    if args.batch_size < 1:
+        parser.error('--batch-size must be >= 1')
+    return args
+
+
+def collect_inputs(pattern: str) -> List[str]:
+    """Image files of a file path, a folder (sorted, not recursive) or glob."""
+    if osp.isfile(pattern):
+        return [pattern]
+    if osp.isdir(pattern):
+        files = [
+            osp.join(pattern, f) for f in sorted(os.listdir(pattern))
+            if f.lower().endswith(IMG_EXTENSIONS)
+            and osp.isfile(osp.join(pattern, f))
+        ]
+        return files
+    files = sorted(glob.glob(pattern, recursive=True))
+    return [f for f in files if osp.isfile(f)]
+
+
+def _digits(name: str) -> Optional[str]:
+    groups = re.findall(r'\d+', name)
+    return groups[-1] if groups else None
+
+
+@lru_cache(maxsize=8)
+def _gt_candidates(folder: str) -> Tuple[str, ...]:
+    return tuple(f for f in sorted(os.listdir(folder))
+                 if f.lower().endswith(GT_EXTENSIONS))
+
+
+def find_gt(image_path: str, gt: Optional[str],
+            single_input: bool) -> Optional[str]:
+    """Ground-truth file for an image (None when there is none)."""
+    if gt is None:
+        return None
+    if osp.isfile(gt):
+        return gt if single_input else None
+    stem = osp.splitext(osp.basename(image_path))[0]
+    candidates = _gt_candidates(gt)
+    stems = {osp.splitext(f)[0]: f for f in candidates}
+    for key in (stem, f'{stem}_depth'):
+        if key in stems:
+            return osp.join(gt, stems[key])
+    digits = _digits(stem)
+    if digits is not None:
+        hits = [f for f in candidates
+                if _digits(osp.splitext(f)[0]) == digits]
+        if len(hits) == 1:
+            return osp.join(gt, hits[0])
+    return None
+
+
+def load_gt(path: str) -> np.ndarray:
+    """GT depth in metres: uint16 mm PNG or float .npy (0 = invalid)."""
+    from mmzoe.visualization import read_depth_png
+    if path.lower().endswith('.npy'):
+        gt = np.load(path, allow_pickle=False)
+        if gt.ndim != 2:
+            raise ValueError(f'{path}: GT depth must be HxW, got {gt.shape}.')
+        return gt.astype(np.float32)
+    return read_depth_png(path)
+
+
+def unique_stem(path: str, used: Dict[str, int]) -> str:
+    """Output name of an input file, made unique among the inputs."""
+    stem = osp.splitext(osp.basename(path))[0]
+    if stem not in used:
+        used[stem] = 0
+        return stem
+    used[stem] += 1
+    return f'{stem}_{used[stem]}'
+
+
+def write_outputs(args: argparse.Namespace, name: str, rgb: np.ndarray,
+                  depth: np.ndarray, rel: Optional[np.ndarray],
+                  gt: Optional[np.ndarray], intrinsics: dict) -> None:
+    import cv2
+
+    from mmzoe.visualization import (add_colorbar, colorize_depth,
+                                     make_depth_panel, save_depth_as_ply,
+                                     write_depth_png)
+    out = args.out
+    write_depth_png(osp.join(out, f'{name}_depth.png'), depth)
+    np.save(osp.join(out, f'{name}_depth.npy'), depth.astype(np.float32))
+    color = add_colorbar(
+        colorize_depth(depth, args.vmin, args.vmax), args.vmin, args.vmax)
+    _imwrite(cv2, osp.join(out, f'{name}_depth_color.png'), color)
+    if args.panel:
+        panel = make_depth_panel(rgb, depth, rel_depth=rel, gt_depth=gt,
+                                 vmin=args.vmin, vmax=args.vmax)
+        _imwrite(cv2, osp.join(out, f'{name}_panel.png'), panel)
+    if args.ply:
+        save_depth_as_ply(osp.join(out, f'{name}.ply'), depth, rgb,
+                          binary=not args.ply_ascii, **intrinsics)
+
+
+def _imwrite(cv2, path: str, rgb: np.ndarray) -> None:
+    if not cv2.imwrite(path, np.ascontiguousarray(rgb[..., ::-1])):
+        raise OSError(f'{path}: could not write the image.')
+
+
+def _error(msg: str) -> None:
+    print(f'error: {msg}', file=sys.stderr, flush=True)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    files = collect_inputs(args.input)
+    if not files:
+        _error(f'{args.input}: no image file found (file, folder with '
+               f'{"/".join(IMG_EXTENSIONS)} files, or glob).')
+        return 2
+    if args.gt is not None and not osp.exists(args.gt):
+        _error(f'{args.gt}: --gt path not found.')
+        return 2
+    if args.gt is not None and not args.panel:
+        print('warning: --gt is only drawn in the panels; add --panel.',
+              file=sys.stderr)
+    if args.gt is not None and osp.isfile(args.gt) and len(files) > 1:
+        _error(f'{args.gt}: a single GT file needs a single input image; '
+               'give a folder of GT files instead.')
+        return 2
+
+    import mmzoe  # noqa: F401
+    from mmengine.utils import ProgressBar
+
+    from mmzoe.apis import ImageLoadError, inference_depth, init_model
+    from mmzoe.apis import load_rgb_image
+    from mmzoe.visualization import NYU_INTRINSICS
+
+    try:
+        model = init_model(
+            args.config, args.checkpoint, device=args.device,
+            cfg_options=args.cfg_options)
+    except (FileNotFoundError, RuntimeError, KeyError, TypeError) as err:
+        _error(str(err))
+        return 2
+
+    intrinsics = {
+        k: (getattr(args, k) if getattr(args, k) is not None else
+            NYU_INTRINSICS[k])
+        for k in ('fx', 'fy', 'cx', 'cy')
+    }
+    default_intrinsics = all(
+        getattr(args, k) is None for k in ('fx', 'fy', 'cx', 'cy'))
+    os.makedirs(args.out, exist_ok=True)
+    used: Dict[str, int] = {}
+    names = {f: unique_stem(f, used) for f in files}
+    failed: List[str] = []
+    warned_size = False
+    progress = ProgressBar(len(files))
+    for start in range(0, len(files), args.batch_size):
+        chunk = files[start:start + args.batch_size]
+        loaded = []
+        for path in chunk:
+            try:
+                loaded.append((path, load_rgb_image(path)))
+            except ImageLoadError as err:
+                print(file=sys.stderr)
+                _error(str(err))
+                failed.append(path)
+                progress.update()
+        if not loaded:
+            continue
+        try:
+            result = inference_depth(
+                model, [rgb for _, rgb in loaded], flip=args.flip,
+                return_relative=args.panel, batch_size=args.batch_size)
+        except Exception as err:  # report the batch, go on with the rest
+            print(file=sys.stderr)
+            _error(f'{", ".join(p for p, _ in loaded)}: inference failed: '
+                   f'{type(err).__name__}: {err}')
+            failed.extend(p for p, _ in loaded)
+            for _ in loaded:
+                progress.update()
+            continue
+        depths, rels = result if args.panel else (result, [None] * len(
+            loaded))
+        for (path, rgb), depth, rel in zip(loaded, depths, rels):
+            try:
+                gt = None
+                if args.panel:
+                    gt_path = find_gt(path, args.gt, len(files) == 1)
+                    if args.gt is not None and gt_path is None:
+                        print(file=sys.stderr)
+                        print(f'warning: {path}: no matching GT in {args.gt}',
+                              file=sys.stderr)
+                    if gt_path is not None:
+                        gt = load_gt(gt_path)
+                if (args.ply and default_intrinsics and not warned_size
+                        and rgb.shape[:2] != (480, 640)):
+                    warnings.warn(
+                        f'{path}: image size {rgb.shape[:2]} is not 480x640; '
+                        'the default NYU intrinsics will distort the point '
+                        'cloud (give --fx --fy --cx --cy).')
+                    warned_size = True
+                write_outputs(args, names[path], rgb, depth, rel, gt,
+                              intrinsics)
+            except (OSError, ValueError) as err:
+                print(file=sys.stderr)
+                _error(f'{path}: {err}')
+                failed.append(path)
+            progress.update()
+    print(flush=True)
+    done = len(files) - len(failed)
+    print(f'{done}/{len(files)} images processed, outputs in {args.out}')
+    if failed:
+        _error(f'{len(failed)} image(s) failed: {", ".join(failed)}')
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
