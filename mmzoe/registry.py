@@ -25,7 +25,9 @@ from mmseg.registry import TRANSFORMS as MMSEG_TRANSFORMS
 from mmseg.registry import VISBACKENDS as MMSEG_VISBACKENDS
 from mmseg.registry import VISUALIZERS as MMSEG_VISUALIZERS
 
-RUNNERS = Registry('runner', parent=MMSEG_RUNNERS, scope='mmzoe')
+RUNNERS = Registry(
+    'runner', parent=MMSEG_RUNNERS, scope='mmzoe',
+    locations=['mmzoe.engine'])
 LOOPS = Registry('loop', parent=MMSEG_LOOPS, scope='mmzoe',
                  locations=['mmzoe.engine'])
 HOOKS = Registry(

@@ -9,8 +9,17 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 vis_backends = [dict(type='LocalVisBackend')]
+# Depth panels with a fixed metric colour range (mmseg's visualizer
+# normalises each map by its own min/max).
 visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+    type='ZoeDepthVisualizer', vmax=10, vis_backends=vis_backends,
+    name='visualizer')
+# RGB | relative depth | GT | prediction for the first validation images,
+# fixed 0-10 m inferno range, written through the visualizer's backends.
+custom_hooks = [
+    dict(type='ZoeDepthPanelHook', num_images=4, vmin=0, vmax=10,
+         save_files=False)
+]
 log_processor = dict(by_epoch=True)
 log_level = 'INFO'
 load_from = None

@@ -13,9 +13,11 @@ silently computes a wrong result: code paths that really need a compiled op
 installed this module does nothing.
 """
 import importlib
+import importlib.machinery
 import importlib.util
 import sys
 import types
+import warnings
 from typing import Callable
 
 _STUB_NAME = 'mmcv._ext'
@@ -70,5 +72,17 @@ def install_mmcv_ext_stub() -> bool:
     if has_real_mmcv_ext():
         return False
     if _STUB_NAME not in sys.modules:
-        sys.modules[_STUB_NAME] = _MissingExtModule(_STUB_NAME)
+        stub = _MissingExtModule(_STUB_NAME)
+        # A spec without a loader: ``importlib.util.find_spec`` and
+        # ``pkgutil.find_loader`` (used by MMEngine's ``mmcv_full_available``)
+        # then report "no loadable extension" instead of raising ValueError.
+        stub.__spec__ = importlib.machinery.ModuleSpec(_STUB_NAME, None)
+        sys.modules[_STUB_NAME] = stub
+    # With the stand-in, ``mmcv.cnn.bricks.transformer`` can import
+    # ``mmcv.ops.multi_scale_deform_attn`` and then warns that the class
+    # "has been moved" (an ImportWarning about an op mmzoe never uses).
+    warnings.filterwarnings(
+        'ignore',
+        message='``MultiScaleDeformableAttention`` has been moved',
+        category=ImportWarning)
     return True

@@ -1,0 +1,165 @@
+"""A Runner that also trains distributed on machines without CUDA.
+
+MMEngine 0.10.7 assumes CUDA for distributed runs: ``init_dist`` always calls
+``torch.cuda.set_device(local_rank)`` and ``Runner.wrap_model`` wraps the model
+in DDP with ``device_ids=[local_rank]``; both fail on a CPU-only machine.
+:class:`ZoeRunner` changes exactly these two steps when MMEngine's device is
+``'cpu'`` (no CUDA, or ``CUDA_VISIBLE_DEVICES=-1``):
+
+- the process group is initialised with the ``gloo`` backend (from the same
+  launcher environment variables MMEngine reads) and destroyed at exit;
+- the model is wrapped in DDP with ``device_ids=None``, and SyncBN layers are
+  reverted to BatchNorm (torch's SyncBatchNorm needs a GPU).
+
+On CUDA (or NPU/MLU/...) machines, and for non-distributed runs, it behaves
+exactly like :class:`mmengine.runner.Runner`.
+"""
+import atexit
+import copy
+import datetime
+import os
+import subprocess
+from typing import Dict, Optional, Union
+
+import torch.distributed as torch_dist
+import torch.nn as nn
+from mmengine.device import get_device
+from mmengine.dist import is_distributed
+from mmengine.logging import print_log
+from mmengine.model import (MMDistributedDataParallel, is_model_wrapper,
+                            revert_sync_batchnorm)
+from mmengine.registry import MODEL_WRAPPERS
+from mmengine.runner import Runner
+from torch.nn.parallel import DistributedDataParallel
+
+from mmzoe.registry import RUNNERS
+
+
+def uses_cpu_distributed() -> bool:
+    """Whether MMEngine runs on the CPU (no CUDA/NPU/MLU/MUSA/MPS device)."""
+    return get_device() == 'cpu'
+
+
+def _set_launcher_env(launcher: str, port: Optional[int] = None) -> None:
+    """Fill RANK/WORLD_SIZE/LOCAL_RANK/MASTER_* like MMEngine's init_dist."""
+    if launcher == 'pytorch':
+        missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR',
+                               'MASTER_PORT') if k not in os.environ]
+        if missing:
+            raise RuntimeError(
+                f'--launcher pytorch needs the environment variables '
+                f'{", ".join(missing)} (start it with torchrun or '
+                'tools/dist_train.sh)')
+    elif launcher == 'slurm':
+        node_list = os.environ['SLURM_NODELIST']
+        if port is not None:
+            os.environ['MASTER_PORT'] = str(port)
+        os.environ.setdefault('MASTER_PORT', '29500')
+        if 'MASTER_ADDR' not in os.environ:
+            os.environ['MASTER_ADDR'] = subprocess.getoutput(
+                f'scontrol show hostname {node_list} | head -n1')
+        os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+        os.environ['RANK'] = os.environ['SLURM_PROCID']
+        os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+    elif launcher == 'mpi':
+        os.environ.setdefault('MASTER_PORT', '29500')
+        if 'MASTER_ADDR' not in os.environ:
+            raise KeyError('The environment variable MASTER_ADDR is not set')
+        os.environ['WORLD_SIZE'] = os.environ['OMPI_COMM_WORLD_SIZE']
+        os.environ['RANK'] = os.environ['OMPI_COMM_WORLD_RANK']
+        os.environ['LOCAL_RANK'] = os.environ['OMPI_COMM_WORLD_LOCAL_RANK']
+    else:
+        raise ValueError(f'Invalid launcher type: {launcher}')
+
+
+def init_cpu_dist(launcher: str, **dist_cfg) -> None:
+    """Initialise a ``gloo`` process group without touching CUDA.
+
+    Args:
+        launcher (str): ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        **dist_cfg: ``env_cfg.dist_cfg`` of the config. ``backend`` is
+            replaced by ``'gloo'``, ``timeout`` is in seconds, ``port``
+            is used by the slurm launcher, the rest goes to
+            :func:`torch.distributed.init_process_group`.
+    """
+    kwargs = dict(dist_cfg)
+    backend = kwargs.pop('backend', 'gloo')
+    kwargs.pop('init_backend', None)
+    port = kwargs.pop('port', None)
+    if backend != 'gloo':
+        print_log(
+            f'No CUDA device: using the "gloo" backend instead of '
+            f'"{backend}" for distributed training on the CPU.',
+            logger='current')
+    if kwargs.get('timeout') is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=kwargs['timeout'])
+    _set_launcher_env(launcher, port)
+    torch_dist.init_process_group(
+        backend='gloo',
+        rank=int(os.environ['RANK']),
+        world_size=int(os.environ['WORLD_SIZE']),
+        **kwargs)
+    atexit.register(destroy_dist)
+
+
+def destroy_dist() -> None:
+    """Destroy the default process group if there is one (idempotent)."""
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
+
+
+@RUNNERS.register_module()
+class ZoeRunner(Runner):
+    """:class:`mmengine.runner.Runner` with CPU (gloo) distributed support.
+
+    Accepts the same arguments as :class:`mmengine.runner.Runner`; see the
+    module docstring for what changes on machines without CUDA.
+    """
+
+    def setup_env(self, env_cfg: Dict) -> None:
+        """Initialise a gloo process group on CPU, then MMEngine's setup.
+
+        Args:
+            env_cfg (dict): ``env_cfg`` of the config.
+        """
+        if (self.distributed and not is_distributed()
+                and uses_cpu_distributed()):
+            init_cpu_dist(self.launcher, **env_cfg.get('dist_cfg', {}))
+        super().setup_env(env_cfg)
+
+    def wrap_model(
+            self, model_wrapper_cfg: Optional[Dict],
+            model: nn.Module) -> Union[DistributedDataParallel, nn.Module]:
+        """Wrap in DDP without ``device_ids`` on CPU, else as MMEngine does.
+
+        Args:
+            model_wrapper_cfg (dict, optional): Config of the wrapper.
+            model (nn.Module): Model to be wrapped.
+
+        Returns:
+            nn.Module: The wrapped (or unchanged) model.
+        """
+        if (not self.distributed or not uses_cpu_distributed()
+                or is_model_wrapper(model)):
+            return super().wrap_model(model_wrapper_cfg, model)
+        model = model.to(get_device())
+        if self.cfg.get('sync_bn', None) is not None:
+            self.logger.info('SyncBN needs a GPU: keeping BatchNorm layers '
+                             'for distributed training on the CPU.')
+        # Configs often use SyncBN norm layers; they cannot run on the CPU.
+        model = revert_sync_batchnorm(model)
+        if model_wrapper_cfg is None:
+            return MMDistributedDataParallel(
+                module=model,
+                device_ids=None,
+                broadcast_buffers=False,
+                find_unused_parameters=self.cfg.get(
+                    'find_unused_parameters', False))
+        wrapper_cfg = copy.deepcopy(dict(model_wrapper_cfg))
+        wrapper_cfg.setdefault('type', 'MMDistributedDataParallel')
+        wrapper_type = MODEL_WRAPPERS.get(wrapper_cfg['type'])
+        default_args: dict = dict(module=model)
+        if isinstance(wrapper_type, type) and issubclass(
+                wrapper_type, DistributedDataParallel):
+            default_args['device_ids'] = None
+        return MODEL_WRAPPERS.build(wrapper_cfg, default_args=default_args)
