@@ -122,3 +122,19 @@ def test_optim_constructor_freeze_and_unknown_key():
     with pytest.raises(KeyError, match='bogus'):
         ZoeDepthOptimWrapperConstructor(
             dict(optimizer=dict(type='AdamW', lr=1e-3)), dict(bogus=1))
+
+
+def test_scheduler_state_loads_weights_only(tmp_path):
+    p = nn.Parameter(torch.zeros(1))
+    opt = OptimWrapper(torch.optim.AdamW([p], lr=1e-3))
+    scheds = [ZoeOneCycleLR(opt, total_steps=10, pct_start=0.7,
+                            by_epoch=False),
+              ZoeOneCycleMomentum(opt, total_steps=10, pct_start=0.7,
+                                  by_epoch=False)]
+    for s in scheds:
+        s.step()
+    torch.save([s.state_dict() for s in scheds], tmp_path / 's.pth')
+    states = torch.load(tmp_path / 's.pth', weights_only=True)
+    for s, state in zip(scheds, states):
+        assert 'anneal_func' not in state
+        assert state['last_step'] == s.last_step

@@ -8,7 +8,7 @@ import torch
 import mmzoe  # noqa: F401
 from mmzoe.evaluation.metrics import ZoeDepthMetric
 
-NAMES = ('a1', 'a2', 'a3', 'abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'log10',
+NAMES = ('a1', 'a2', 'a3', 'abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'log_10',
          'silog')
 
 
@@ -53,7 +53,7 @@ def np_reference(pred, gt, lo=1e-3, hi=10.0, crop=True):
         abs_rel=np.mean(np.abs(g - p) / g), sq_rel=np.mean((g - p)**2 / g),
         rmse=np.sqrt(np.mean((g - p)**2)),
         rmse_log=np.sqrt(np.mean(err**2)),
-        log10=np.mean(np.abs(np.log10(g) - np.log10(p))),
+        log_10=np.mean(np.abs(np.log10(g) - np.log10(p))),
         silog=100 * np.sqrt(np.mean(err**2) - np.mean(err)**2))
 
 

@@ -17,7 +17,9 @@ class ZoeEpochBasedTrainLoop(EpochBasedTrainLoop):
     at epoch ends. With ``val_interval`` < 1 this loop does the same: it
     validates whenever the global iteration count is a multiple of
     ``val_iter_interval = max(1, int(val_interval * len(dataloader)))`` and
-    once more at the very end of training if the last iteration was not one.
+    once more at the very end of training if the last iteration was not one
+    (a validation that falls on an epoch's last iteration is run after the
+    epoch ends, so it carries that epoch's number).
     With ``val_interval`` >= 1 (an integer number of epochs) it behaves exactly
     like MMEngine's ``EpochBasedTrainLoop``. The interval is derived from the
     dataloader length at run time, so it follows the dataset size and the
@@ -63,17 +65,25 @@ class ZoeEpochBasedTrainLoop(EpochBasedTrainLoop):
         self.runner.call_hook('before_train')
         while self._epoch < self._max_epochs and not self.stop_training:
             self.run_epoch()
-        if (self.runner.val_loop is not None
-                and self._iter % self.val_iter_interval != 0):
-            self.runner.val_loop.run()
+            # a validation due on an epoch's last iteration runs here, after
+            # the epoch count moved on, so it is logged (and a best
+            # checkpoint named) with the finished epoch, as MMEngine does
+            if self._should_validate() or (
+                    self._epoch == self._max_epochs
+                    and self.runner.val_loop is not None):
+                self.runner.val_loop.run()
         self.runner.call_hook('after_train')
         return self.runner.model
+
+    def _should_validate(self) -> bool:
+        return (self.runner.val_loop is not None
+                and self._iter % self.val_iter_interval == 0
+                and self._epoch + 1 >= self.val_begin)
 
     def run_iter(self, idx: int, data_batch: Sequence[dict]) -> None:
         """Run one iteration, then validate if the interval is reached."""
         super().run_iter(idx, data_batch)
-        if (self.fractional and self.runner.val_loop is not None
-                and self._epoch + 1 >= self.val_begin
-                and self._iter % self.val_iter_interval == 0):
+        if (self.fractional and idx + 1 < len(self.dataloader)
+                and self._should_validate()):
             self.runner.val_loop.run()
             self.runner.model.train()

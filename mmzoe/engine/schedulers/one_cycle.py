@@ -19,6 +19,21 @@ from mmengine.optim.scheduler.param_scheduler import (INF,
 from mmzoe.registry import PARAM_SCHEDULERS
 
 
+def _state_without_functions(scheduler) -> dict:
+    """``state_dict`` minus the annealing function.
+
+    MMEngine's one-cycle state holds ``anneal_func`` (a function object);
+    pickling it would need arbitrary globals when the checkpoint is loaded
+    with ``weights_only=True``. It is rebuilt from ``anneal_strategy`` in
+    ``__init__``, so it need not be saved.
+    """
+    return {
+        key: value
+        for key, value in scheduler.__dict__.items()
+        if key not in ('optimizer', 'anneal_func')
+    }
+
+
 @PARAM_SCHEDULERS.register_module()
 class ZoeOneCycleLR(OneCycleLR):
     """``OneCycleLR`` whose peak lr defaults to each group's configured lr.
@@ -42,6 +57,10 @@ class ZoeOneCycleLR(OneCycleLR):
         if eta_max is None:
             eta_max = [group['lr'] for group in optimizer.param_groups]
         super().__init__(optimizer, eta_max=eta_max, **kwargs)
+
+    def state_dict(self) -> dict:
+        """State for checkpoints (loadable with ``weights_only=True``)."""
+        return _state_without_functions(self)
 
 
 @PARAM_SCHEDULERS.register_module()
@@ -157,6 +176,10 @@ class ZoeOneCycleMomentum(MomentumSchedulerMixin, _ParamScheduler):
             total_steps=total_steps,
             by_epoch=False,
             **kwargs)
+
+    def state_dict(self) -> dict:
+        """State for checkpoints (loadable with ``weights_only=True``)."""
+        return _state_without_functions(self)
 
     def _get_value(self) -> List[float]:
         step = self.last_step

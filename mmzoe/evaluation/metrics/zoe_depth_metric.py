@@ -15,7 +15,7 @@ from mmengine.logging import print_log
 from mmzoe.registry import METRICS
 
 ALL_METRICS = ('a1', 'a2', 'a3', 'abs_rel', 'sq_rel', 'rmse', 'rmse_log',
-               'log10', 'silog')
+               'log_10', 'silog')
 CROPS = ('eigen', 'kitti_eigen', 'garg', None)
 
 # (top, bottom, left, right) as fractions of (H, H, W, W), spec §9.2
@@ -87,7 +87,7 @@ def per_image_depth_metrics(gt: torch.Tensor,
         sq_rel=(diff**2 / gt).mean().item(),
         rmse=torch.sqrt((diff**2).mean()).item(),
         rmse_log=torch.sqrt((log_diff**2).mean()).item(),
-        log10=(torch.log10(gt) - torch.log10(pred)).abs().mean().item(),
+        log_10=(torch.log10(gt) - torch.log10(pred)).abs().mean().item(),
         silog=100.0 * torch.sqrt(silog_var.clamp(min=0)).item())
 
 
@@ -117,7 +117,7 @@ class ZoeDepthMetric(BaseMetric):
     ``[min_depth, max_depth]`` (+inf -> max, NaN and -inf -> min), optionally
     median-scaled; valid pixels are ``min_depth < gt < max_depth`` (strict)
     inside the crop window. The metrics (``a1 a2 a3 abs_rel sq_rel rmse
-    rmse_log log10 silog``, silog = 100·sqrt(mean(e²) − mean(e)²),
+    rmse_log log_10 silog``, silog = 100·sqrt(mean(e²) − mean(e)²),
     e = ln pred − ln gt) are computed per image and averaged over images.
     Images without any valid pixel are skipped and counted in the log.
     Only per-image numbers are kept between ``process`` and
