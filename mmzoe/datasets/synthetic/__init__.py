@@ -2,7 +2,8 @@
 from .camera import (NYU_CX, NYU_CY, NYU_FX, NYU_FY, PinholeCamera,
                      rotation_from_euler)
 from .geometry import Box, Composite
-from .indoor_scenes import (SCENE_TYPES, Decal, Frame, IndoorScene,
+from .indoor_scenes import (CAMERA_PRESETS, SCENE_TYPES, CameraRanges,
+                            Decal, Frame, IndoorScene,
                             frame_scene, random_camera, random_scene, render,
                             render_frame)
 from .kinect import (HOLE_EDGE, HOLE_GRAZING, HOLE_RANGE, HOLE_SPECKLE,
@@ -12,8 +13,10 @@ from .textures import Material
 
 __all__ = [
     'NYU_CX', 'NYU_CY', 'NYU_FX', 'NYU_FY', 'PinholeCamera',
-    'rotation_from_euler', 'Box', 'Composite', 'SCENE_TYPES', 'Decal',
-    'Frame', 'IndoorScene', 'frame_scene', 'random_camera', 'random_scene', 'render',
+    'rotation_from_euler', 'Box', 'Composite', 'CAMERA_PRESETS',
+    'CameraRanges', 'SCENE_TYPES', 'Decal',
+    'Frame', 'IndoorScene', 'frame_scene', 'random_camera', 'random_scene',
+    'render',
     'render_frame', 'HOLE_EDGE', 'HOLE_GRAZING', 'HOLE_RANGE',
     'HOLE_SPECKLE', 'HOLE_SURFACE', 'simulate_kinect', 'NYU_LABELS',
     'nyu_id', 'Material'

@@ -63,7 +63,8 @@ class PinholeCamera:
     height: int = NYU_HEIGHT
     width: int = NYU_WIDTH
     position: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    rotation: np.ndarray = field(default_factory=lambda: np.diag([1., -1., 1.]))
+    rotation: np.ndarray = field(
+        default_factory=lambda: np.diag([1., -1., 1.]))
 
     @classmethod
     def nyu(cls,

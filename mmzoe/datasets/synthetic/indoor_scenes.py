@@ -253,7 +253,8 @@ class _WallPainter:
         h = self.scene.size[1]
         r0, r1 = rng.uniform(0.7, 1.0), min(rng.uniform(1.9, 2.3), h - 0.15)
         self.add(face, (s0, s0 + ww, r0, r1),
-                 Material(nyu_id('window'), hsv(0, 0, rng.uniform(0.75, 0.95))))
+                 Material(nyu_id('window'),
+                          hsv(0, 0, rng.uniform(0.75, 0.95))))
         sky = hsv(rng.uniform(0.52, 0.62), rng.uniform(0.05, 0.35),
                   rng.uniform(0.85, 1.0))
         glass = Material(nyu_id('window'), sky, darker(sky, 0.8), 'noise',
@@ -468,20 +469,53 @@ def random_scene(rng: np.random.Generator,
     return scene
 
 
+@dataclass
+class CameraRanges:
+    """Ranges (uniform) of the hand-held camera pose, degrees and metres.
+
+    Args:
+        height (tuple): Camera height above the floor.
+        yaw (tuple): Turn left/right.
+        pitch (tuple): Tilt (negative looks down).
+        roll (tuple): Rotation about the optical axis.
+    """
+
+    height: Tuple[float, float] = (1.0, 1.6)
+    yaw: Tuple[float, float] = (-25.0, 25.0)
+    pitch: Tuple[float, float] = (-22.0, 5.0)
+    roll: Tuple[float, float] = (-4.0, 4.0)
+
+
+#: Named camera presets: ``'nyu'`` (the default hand-held NYU-like spread)
+#: and ``'steady'`` (a tripod-like camera: less tilt and roll, easier to
+#: learn from few frames; used by the CPU demo).
+CAMERA_PRESETS: Dict[str, CameraRanges] = {
+    'nyu': CameraRanges(),
+    'steady': CameraRanges(height=(1.2, 1.5), yaw=(-15.0, 15.0),
+                           pitch=(-12.0, 0.0), roll=(-1.0, 1.0)),
+}
+
+
 def random_camera(rng: np.random.Generator, scene: IndoorScene,
-                  scale: float = 1.0) -> PinholeCamera:
+                  scale: float = 1.0,
+                  ranges: Optional[CameraRanges] = None) -> PinholeCamera:
     """A hand-held NYU-like camera standing in the scene's camera zone.
 
-    Height 1.0-1.6 m, pitch -22..+5 degrees, yaw +-25 degrees, roll +-4
-    degrees.
+    Args:
+        rng (np.random.Generator): Source of randomness.
+        scene (IndoorScene): The scene.
+        scale (float): Image scale (see :meth:`PinholeCamera.nyu`).
+        ranges (CameraRanges, optional): Pose ranges (default: height
+            1.0-1.6 m, pitch -22..+5 degrees, yaw +-25, roll +-4).
     """
+    rg = CameraRanges() if ranges is None else ranges
     w, h, _ = scene.size
-    pos = (rng.uniform(0.3, 0.7) * w, min(rng.uniform(1.0, 1.6), h - 0.3),
+    pos = (rng.uniform(0.3, 0.7) * w, min(rng.uniform(*rg.height), h - 0.3),
            rng.uniform(0.15, scene.camera_zone - 0.2))
     deg = np.pi / 180
-    return PinholeCamera.nyu(pos, yaw=rng.uniform(-25, 25) * deg,
-                             pitch=rng.uniform(-22, 5) * deg,
-                             roll=rng.uniform(-4, 4) * deg, scale=scale)
+    return PinholeCamera.nyu(pos, yaw=rng.uniform(*rg.yaw) * deg,
+                             pitch=rng.uniform(*rg.pitch) * deg,
+                             roll=rng.uniform(*rg.roll) * deg, scale=scale)
 
 
 def _surface_coords(p: np.ndarray, axis: np.ndarray
@@ -584,7 +618,8 @@ def frame_scene(seed: int, index: int,
 def render_frame(seed: int,
                  index: int,
                  scale: float = 1.0,
-                 views_per_scene: int = 1) -> Frame:
+                 views_per_scene: int = 1,
+                 camera: str = 'nyu') -> Frame:
     """Render frame ``index`` of the synthetic set ``seed``.
 
     Frames ``index // views_per_scene`` share a room; each frame has its own
@@ -596,6 +631,7 @@ def render_frame(seed: int,
         index (int): Frame index (0-based).
         scale (float): Image scale (1.0 = 480x640, NYU intrinsics scaled).
         views_per_scene (int): Frames rendered per room.
+        camera (str): Camera pose preset, a key of :data:`CAMERA_PRESETS`.
 
     Returns:
         Frame: The frame; its scene is named ``'<type>_<NNNN>'`` with
@@ -604,5 +640,8 @@ def render_frame(seed: int,
     scene = frame_scene(seed, index, views_per_scene)
     view_rng = np.random.default_rng(
         [seed, index // views_per_scene, 1, index])
-    camera = random_camera(view_rng, scene, scale)
-    return render(scene, camera, view_rng)
+    if camera not in CAMERA_PRESETS:
+        raise ValueError(f'unknown camera preset {camera!r}; choose from '
+                         f'{sorted(CAMERA_PRESETS)}')
+    cam = random_camera(view_rng, scene, scale, CAMERA_PRESETS[camera])
+    return render(scene, cam, view_rng)

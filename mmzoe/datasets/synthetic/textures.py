@@ -69,7 +69,8 @@ class ValueNoise:
         bot = t[y1, x0] * (1 - fx) + t[y1, x1] * fx
         return top * (1 - fy) + bot * fy
 
-    def fbm(self, x: np.ndarray, y: np.ndarray, octaves: int = 3) -> np.ndarray:
+    def fbm(self, x: np.ndarray, y: np.ndarray,
+            octaves: int = 3) -> np.ndarray:
         """Fractal sum of ``octaves`` noise layers, in ``[0, 1]``."""
         total = np.zeros(np.shape(x), np.float32)
         amp, norm = 1.0, 0.0
