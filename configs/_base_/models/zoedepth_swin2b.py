@@ -21,11 +21,19 @@ model = dict(
         arch='swinv2_base_window12to24_192to384',
         img_size=384,
         drop_path_rate=0.1,
-        out_indices=(0, 1, 2, 3)),
+        out_indices=(0, 1, 2, 3),
+        # Speed switches (docs/benchmarks.md). 'sdpa': fused attention with
+        # the position bias cached in eval mode, within 1e-6 of timm's
+        # module ('timm' = plain eager). with_cp=True: activation
+        # checkpointing for training memory.
+        attn_impl='sdpa',
+        with_cp=False),
     neck=dict(
         type='ZoeDPTNeck',
         in_channels=[128, 256, 512, 1024],
         channels=256,
+        channels_last=False,  # True: channels-last convs (CPU, see docs)
+        with_cp=False,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=32,
             non_negative=True)),
@@ -46,6 +54,7 @@ model = dict(
         min_temp=0.0212,
         max_temp=50.0,
         align_corners=True,
+        with_cp=False,
         loss_decode=dict(
             type='ZoeSILogLoss', beta=0.15, min_depth=1e-3, max_depth=10.0,
             loss_weight=1.0)),

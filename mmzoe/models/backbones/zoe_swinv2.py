@@ -60,7 +60,15 @@ class ZoeSwinV2(BaseModule):
         out_indices (Sequence[int]): Stages to return. Defaults to
             (0, 1, 2, 3).
         attn_impl (str): Window-attention implementation, a key of
-            :data:`SWINV2_ATTENTION_IMPLS`. Defaults to ``'timm'``.
+            :data:`SWINV2_ATTENTION_IMPLS`: ``'timm'`` (timm's module),
+            ``'sdpa'`` (fused ``scaled_dot_product_attention`` with the
+            position bias cached in eval mode, see
+            ``swinv2_fused_attention.py``) or ``'sdpa_nocache'``.
+            Defaults to ``'timm'``.
+        with_cp (bool): Activation checkpointing of every SwinV2 block
+            while training (timm's ``set_grad_checkpointing``): less memory,
+            one more forward per block in the backward pass. Numerically
+            identical. Defaults to False.
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
         **timm_kwargs: Passed to ``timm.create_model`` (e.g. ``embed_dim``,
             ``depths``, ``num_heads``, ``window_size``,
@@ -74,6 +82,7 @@ class ZoeSwinV2(BaseModule):
                  drop_path_rate: float = 0.1,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  attn_impl: str = 'timm',
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None,
                  **timm_kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -108,6 +117,8 @@ class ZoeSwinV2(BaseModule):
                              for i in self.out_indices)
         self.attn_impl = attn_impl
         self._set_attention(attn_impl)
+        self.with_cp = bool(with_cp)
+        self.model.set_grad_checkpointing(self.with_cp)
 
     def _set_attention(self, attn_impl: str) -> None:
         if attn_impl not in SWINV2_ATTENTION_IMPLS:

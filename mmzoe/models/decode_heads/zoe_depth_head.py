@@ -6,6 +6,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint as cp
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
@@ -114,6 +115,9 @@ class ZoeDepthHead(BaseDecodeHead):
             Defaults to ``dict(type='ZoeSILogLoss')``.
         align_corners (bool): Kept for mmseg (the estimator reads it).
             Defaults to True.
+        with_cp (bool): Activation checkpointing of each attractor stage and
+            of the full-resolution log-binomial output while training
+            (numerically identical, less memory). Defaults to False.
         init_cfg (dict, optional): Initialisation config. Defaults to None
             (PyTorch's default init, as upstream).
     """
@@ -142,6 +146,7 @@ class ZoeDepthHead(BaseDecodeHead):
                  loss_decode: Union[ConfigType, Sequence[ConfigType]] = dict(
                      type='ZoeSILogLoss'),
                  align_corners: bool = True,
+                 with_cp: bool = False,
                  init_cfg: Optional[ConfigType] = None) -> None:
         in_channels = list(in_channels)
         in_index = list(in_index)
@@ -186,6 +191,7 @@ class ZoeDepthHead(BaseDecodeHead):
         del self.conv_seg
         self.dropout = None
 
+        self.with_cp = bool(with_cp)
         self.n_bins = n_bins
         self.bin_embedding_dim = bin_embedding_dim
         self.bin_centers_type = bin_centers_type
@@ -266,25 +272,63 @@ class ZoeDepthHead(BaseDecodeHead):
         prev_emb = self.seed_projector(x)
 
         centers = seed_centers
-        for projector, attractor, feat in zip(self.projectors,
-                                              self.attractors,
-                                              (r4, r3, r2, r1)):
-            emb = projector(feat)
-            b_prev, centers = attractor(
-                emb, b_prev, prev_b_embedding=prev_emb, interpolate=True)
-            prev_emb = emb
-
-        out_size = out_conv.shape[-2:]
-        rel = _upsample_to(rel_depth, out_size)
-        last = torch.cat([out_conv, rel], dim=1)
-        cond = _upsample_to(prev_emb, out_size)
-        probs = self.conditional_log_binomial(last, cond)
-        centers = _upsample_to(centers, probs.shape[-2:])
-        depth = torch.sum(probs * centers, dim=1, keepdim=True)
+        for i, feat in enumerate((r4, r3, r2, r1)):
+            b_prev, centers, prev_emb = self._run(self._attractor_stage, i,
+                                                  feat, b_prev, prev_emb)
+        if self._use_cp():
+            # Two checkpoint segments: the backward pass then holds the
+            # full-resolution activations of only one at a time.
+            p, t = cp.checkpoint(
+                self._mode_and_temperature, out_conv, rel_depth, prev_emb,
+                use_reentrant=False)
+            depth, centers, probs = cp.checkpoint(
+                self._depth, p, t, centers, use_reentrant=False)
+        else:
+            out_size = out_conv.shape[-2:]
+            rel = _upsample_to(rel_depth, out_size)
+            last = torch.cat([out_conv, rel], dim=1)
+            cond = _upsample_to(prev_emb, out_size)
+            probs = self.conditional_log_binomial(last, cond)
+            centers = _upsample_to(centers, probs.shape[-2:])
+            depth = torch.sum(probs * centers, dim=1, keepdim=True)
         if return_extras:
             return dict(
                 metric_depth=depth, bin_centers=centers, probs=probs)
         return depth
+
+    def _use_cp(self) -> bool:
+        return self.with_cp and self.training and torch.is_grad_enabled()
+
+    def _run(self, fn, *args):
+        """Call ``fn``, checkpointed when ``with_cp`` applies."""
+        if self._use_cp():
+            return cp.checkpoint(fn, *args, use_reentrant=False)
+        return fn(*args)
+
+    def _attractor_stage(self, i: int, feat: Tensor, b_prev: Tensor,
+                         prev_emb: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Projector ``i`` and attractor ``i``: (b_prev, centres, emb)."""
+        emb = self.projectors[i](feat)
+        b_prev, centers = self.attractors[i](
+            emb, b_prev, prev_b_embedding=prev_emb, interpolate=True)
+        return b_prev, centers, emb
+
+    def _mode_and_temperature(self, out_conv: Tensor, rel_depth: Tensor,
+                              emb: Tensor) -> Tuple[Tensor, Tensor]:
+        """Log-binomial mode and temperature at ``out_conv`` size."""
+        out_size = out_conv.shape[-2:]
+        rel = _upsample_to(rel_depth, out_size)
+        last = torch.cat([out_conv, rel], dim=1)
+        cond = _upsample_to(emb, out_size)
+        return self.conditional_log_binomial.mode_and_temperature(last, cond)
+
+    def _depth(self, p: Tensor, t: Tensor,
+               centers: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Bin probabilities and depth: (depth, upsampled centres, probs)."""
+        probs = self.conditional_log_binomial.log_binomial_transform(p, t)
+        centers = _upsample_to(centers, probs.shape[-2:])
+        depth = torch.sum(probs * centers, dim=1, keepdim=True)
+        return depth, centers, probs
 
     def predict(self, inputs: Sequence[Tensor], batch_img_metas: List[dict],
                 test_cfg: ConfigType) -> Tensor:

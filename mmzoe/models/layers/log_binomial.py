@@ -4,7 +4,7 @@ Formulas follow the spec, section 4; every epsilon is deliberate. The
 buffers ``k_idx`` (int64, (1, K, 1, 1)) and ``K_minus_1`` (float, (1, 1, 1, 1))
 are persistent so checkpoints carry them, as upstream's do.
 """
-from typing import Union
+from typing import Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -131,6 +131,25 @@ class ConditionalLogBinomial(nn.Module):
             nn.Softplus(),
         )
 
+    def mode_and_temperature(self, x: Tensor,
+                             cond: Tensor) -> Tuple[Tensor, Tensor]:
+        """The per-pixel mode position and temperature.
+
+        Args:
+            x (Tensor): Main input (B, in_channels, H, W).
+            cond (Tensor): Condition (B, condition_dim, H, W).
+
+        Returns:
+            tuple[Tensor, Tensor]: ``p`` (B, H, W) and ``t`` (B, 1, H, W).
+        """
+        s = self.mlp(torch.cat((x, cond), dim=1))
+        mode = s[:, :2, ...] + self.p_eps
+        p = mode[:, 0, ...] / (mode[:, 0, ...] + mode[:, 1, ...])
+        temp = s[:, 2:, ...] + self.p_eps
+        t = temp[:, 0, ...] / (temp[:, 0, ...] + temp[:, 1, ...])
+        t = (self.max_temp - self.min_temp) * t.unsqueeze(1) + self.min_temp
+        return p, t
+
     def forward(self, x: Tensor, cond: Tensor) -> Tensor:
         """Compute bin probabilities.
 
@@ -141,10 +160,5 @@ class ConditionalLogBinomial(nn.Module):
         Returns:
             Tensor: Probabilities (B, n_classes, H, W).
         """
-        s = self.mlp(torch.cat((x, cond), dim=1))
-        mode = s[:, :2, ...] + self.p_eps
-        p = mode[:, 0, ...] / (mode[:, 0, ...] + mode[:, 1, ...])
-        temp = s[:, 2:, ...] + self.p_eps
-        t = temp[:, 0, ...] / (temp[:, 0, ...] + temp[:, 1, ...])
-        t = (self.max_temp - self.min_temp) * t.unsqueeze(1) + self.min_temp
-        return self.log_binomial_transform(p, t)
+        return self.log_binomial_transform(
+            *self.mode_and_temperature(x, cond))

@@ -3,6 +3,7 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 
 from mmzoe.registry import MODELS
@@ -39,6 +40,13 @@ class ZoeDPTNeck(BaseModule):
         align_corners (bool): Interpolation flag. Defaults to True.
         freeze_unused (bool): Set ``requires_grad=False`` on the unused
             ``refinenet4.resConfUnit1``. Defaults to True.
+        channels_last (bool): Run the convolutions in channels-last memory
+            format (weights converted at construction, inputs on entry; the
+            outputs are returned in the default contiguous format). Changes
+            only the rounding (oneDNN picks other kernels). Defaults to False.
+        with_cp (bool): Activation checkpointing of each fusion block and of
+            the relative head while training. Numerically identical.
+            Defaults to False.
         init_cfg (dict, optional): MMEngine init config.
     """
 
@@ -49,6 +57,8 @@ class ZoeDPTNeck(BaseModule):
                      type='ZoeRelativeDepthHead'),
                  align_corners: bool = True,
                  freeze_unused: bool = True,
+                 channels_last: bool = False,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(in_channels) != 4:
@@ -70,6 +80,17 @@ class ZoeDPTNeck(BaseModule):
         relative_head = dict(relative_head)
         relative_head.setdefault('in_channels', channels)
         self.relative_head = MODELS.build(relative_head)
+        self.channels_last = bool(channels_last)
+        self.with_cp = bool(with_cp)
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    def _run(self, module: nn.Module, *args, **kwargs):
+        """Call ``module``, checkpointed when ``with_cp`` applies."""
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            return cp.checkpoint(
+                module, *args, use_reentrant=False, **kwargs)
+        return module(*args, **kwargs)
 
     def forward(self, inputs: Sequence[torch.Tensor]
                 ) -> Tuple[torch.Tensor, ...]:
@@ -84,11 +105,19 @@ class ZoeDPTNeck(BaseModule):
         if len(inputs) != 4:
             raise ValueError(
                 f'ZoeDPTNeck expects 4 feature maps, got {len(inputs)}.')
+        if self.channels_last:
+            inputs = [
+                x.contiguous(memory_format=torch.channels_last)
+                for x in inputs
+            ]
         l1, l2, l3, l4 = (getattr(self, f'layer{i + 1}_rn')(x)
                           for i, x in enumerate(inputs))
-        r4 = self.refinenet4(l4, size=l3.shape[2:])
-        r3 = self.refinenet3(r4, l3, size=l2.shape[2:])
-        r2 = self.refinenet2(r3, l2, size=l1.shape[2:])
-        r1 = self.refinenet1(r2, l1)
-        out_conv, rel_depth = self.relative_head(r1)
-        return l4, r4, r3, r2, r1, out_conv, rel_depth
+        r4 = self._run(self.refinenet4, l4, size=tuple(l3.shape[2:]))
+        r3 = self._run(self.refinenet3, r4, l3, size=tuple(l2.shape[2:]))
+        r2 = self._run(self.refinenet2, r3, l2, size=tuple(l1.shape[2:]))
+        r1 = self._run(self.refinenet1, r2, l1)
+        out_conv, rel_depth = self._run(self.relative_head, r1)
+        outs = (l4, r4, r3, r2, r1, out_conv, rel_depth)
+        if self.channels_last:
+            outs = tuple(x.contiguous() for x in outs)
+        return outs
