@@ -23,6 +23,7 @@ def _check_onecycle(cfg, epochs):
     assert opt.optimizer.type == 'AdamW'
     assert opt.optimizer.lr == pytest.approx(1.61e-4)
     assert opt.optimizer.weight_decay == pytest.approx(0.01)
+    assert opt.optimizer.fused is True
     assert opt.constructor == 'ZoeDepthOptimWrapperConstructor'
     assert opt.clip_grad.max_norm == pytest.approx(0.1)
     lr, mom = cfg.param_scheduler
