@@ -27,6 +27,12 @@ class ZoeRelativeDepthHead(BaseModule):
             Defaults to 32 (hard-coded upstream).
         non_negative (bool): Final ReLU. Defaults to True.
         align_corners (bool): Interpolation flag. Defaults to True.
+        final_bias (float, optional): If set, ``conv3.bias`` starts at this
+            value instead of PyTorch's default init. A positive value keeps
+            the final ReLU alive when training from scratch (with the
+            default init it can start, and stay, at zero everywhere, which
+            cuts the ``rel_depth`` input of the metric head). Checkpoints
+            overwrite it. Defaults to None (PyTorch default init).
         init_cfg (dict, optional): MMEngine init config.
     """
 
@@ -36,6 +42,7 @@ class ZoeRelativeDepthHead(BaseModule):
                  feat_channels: int = 32,
                  non_negative: bool = True,
                  align_corners: bool = True,
+                 final_bias: Optional[float] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         mid_channels = mid_channels or in_channels // 2
@@ -45,6 +52,8 @@ class ZoeRelativeDepthHead(BaseModule):
         self.conv1 = nn.Conv2d(in_channels, mid_channels, 3, padding=1)
         self.conv2 = nn.Conv2d(mid_channels, feat_channels, 3, padding=1)
         self.conv3 = nn.Conv2d(feat_channels, 1, 1)
+        if final_bias is not None:
+            nn.init.constant_(self.conv3.bias, float(final_bias))
         self.relu = nn.ReLU(inplace=False)
         self.final_act = nn.ReLU(inplace=False) if non_negative else \
             nn.Identity()
