@@ -9,15 +9,10 @@ The output holds ``backbone.*`` and ``neck.*`` tensors (timm 1.x layout) and
 is used as ``model.core_checkpoint`` of ``ZoeDepthEstimator``.
 """
 import argparse
-import os
-import os.path as osp
 import sys
 
-import torch
-
-from mmzoe.models.utils.ckpt_convert import (CheckpointConversionError,
-                                             convert_midas_keys,
-                                             load_state_dict_file)
+from mmzoe.models.utils.ckpt_convert import (convert_checkpoint_file,
+                                             convert_midas_keys)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -30,21 +25,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        state_dict = convert_midas_keys(load_state_dict_file(args.src))
-    except (FileNotFoundError, CheckpointConversionError, RuntimeError,
-            TypeError) as e:
-        print(f'error: {args.src}: {e}', file=sys.stderr)
-        return 1
-    if osp.dirname(args.dst):
-        os.makedirs(osp.dirname(args.dst), exist_ok=True)
-    torch.save(
-        dict(
-            state_dict=state_dict,
-            meta=dict(source=osp.basename(args.src),
-                      converter='midas_to_mmzoe')), args.dst)
-    print(f'Saved {len(state_dict)} tensors to {args.dst}')
-    return 0
+    return convert_checkpoint_file(args.src, args.dst, convert_midas_keys,
+                                   'midas_to_mmzoe')
 
 
 if __name__ == '__main__':

@@ -11,15 +11,10 @@ a DDP ``module.`` prefix. The output (``backbone.*``, ``neck.*``,
 ``configs/_base_/models/zoedepth_swin2b.py`` and works as ``load_from``.
 """
 import argparse
-import os
-import os.path as osp
 import sys
 
-import torch
-
-from mmzoe.models.utils.ckpt_convert import (CheckpointConversionError,
-                                             convert_zoedepth_keys,
-                                             load_state_dict_file)
+from mmzoe.models.utils.ckpt_convert import (convert_checkpoint_file,
+                                             convert_zoedepth_keys)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -32,21 +27,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        state_dict = convert_zoedepth_keys(load_state_dict_file(args.src))
-    except (FileNotFoundError, CheckpointConversionError, RuntimeError,
-            TypeError) as e:
-        print(f'error: {args.src}: {e}', file=sys.stderr)
-        return 1
-    if osp.dirname(args.dst):
-        os.makedirs(osp.dirname(args.dst), exist_ok=True)
-    torch.save(
-        dict(
-            state_dict=state_dict,
-            meta=dict(source=osp.basename(args.src),
-                      converter='zoedepth_to_mmzoe')), args.dst)
-    print(f'Saved {len(state_dict)} tensors to {args.dst}')
-    return 0
+    return convert_checkpoint_file(args.src, args.dst, convert_zoedepth_keys,
+                                   'zoedepth_to_mmzoe')
 
 
 if __name__ == '__main__':

@@ -23,7 +23,10 @@ Our layout (mmzoe, timm 1.x):
   ``scratch``), ``neck.relative_head.*`` for MiDaS ``scratch.output_conv.*``.
 * ``decode_head.*``: the ZoeDepth metric head, upstream module names kept.
 """
+import os
+import os.path as osp
 import re
+import sys
 from collections import OrderedDict
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -360,3 +363,35 @@ def check_against_model_keys(converted: Mapping[str, torch.Tensor],
                 msg.append(f' {title} ({len(items)}):')
                 msg.extend(f'  {it}' for it in items)
         raise CheckpointConversionError('\n'.join(msg))
+
+
+def convert_checkpoint_file(src: str, dst: str, convert_fn,
+                            converter: str) -> int:
+    """Read ``src``, translate its keys with ``convert_fn``, save ``dst``.
+
+    The body of the ``tools/model_converters`` command lines.
+
+    Args:
+        src (str): Upstream checkpoint (read with ``weights_only=True``).
+        dst (str): Output file; ``{'state_dict': ..., 'meta': ...}``.
+        convert_fn (Callable): ``convert_midas_keys`` or
+            ``convert_zoedepth_keys``.
+        converter (str): Name stored in ``meta['converter']``.
+
+    Returns:
+        int: 0 on success, 1 after printing ``error: SRC: reason`` to stderr.
+    """
+    try:
+        state_dict = convert_fn(load_state_dict_file(src))
+    except (FileNotFoundError, CheckpointConversionError, RuntimeError,
+            TypeError) as e:
+        print(f'error: {src}: {e}', file=sys.stderr)
+        return 1
+    if osp.dirname(dst):
+        os.makedirs(osp.dirname(dst), exist_ok=True)
+    torch.save(
+        dict(
+            state_dict=state_dict,
+            meta=dict(source=osp.basename(src), converter=converter)), dst)
+    print(f'Saved {len(state_dict)} tensors to {dst}')
+    return 0
