@@ -155,15 +155,9 @@ def fail_early(args: argparse.Namespace) -> None:
 def run_test(args: argparse.Namespace) -> None:
     """Build the runner from the config and test."""
     import mmzoe  # noqa: F401  (registers all mmzoe and mmseg modules)
-    from mmzoe.engine.runner import ZoeRunner
-    from mmzoe.registry import RUNNERS
+    from mmzoe.engine.runner import build_runner
 
-    cfg = build_test_cfg(args)
-    if 'runner_type' not in cfg:
-        runner = ZoeRunner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-    runner.test()
+    build_runner(build_test_cfg(args)).test()
 
 
 def main(argv=None) -> None:

@@ -136,15 +136,9 @@ def fail_early(args: argparse.Namespace) -> None:
 def train(args: argparse.Namespace) -> None:
     """Build the runner from the config and train."""
     import mmzoe  # noqa: F401  (registers all mmzoe and mmseg modules)
-    from mmzoe.engine.runner import ZoeRunner
-    from mmzoe.registry import RUNNERS
+    from mmzoe.engine.runner import build_runner
 
-    cfg = build_train_cfg(args)
-    if 'runner_type' not in cfg:
-        runner = ZoeRunner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-    runner.train()
+    build_runner(build_train_cfg(args)).train()
 
 
 def main(argv=None) -> None:

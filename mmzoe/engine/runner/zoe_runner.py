@@ -163,3 +163,18 @@ class ZoeRunner(Runner):
                 wrapper_type, DistributedDataParallel):
             default_args['device_ids'] = None
         return MODEL_WRAPPERS.build(wrapper_cfg, default_args=default_args)
+
+
+def build_runner(cfg) -> Runner:
+    """The runner of a tool: :class:`ZoeRunner` unless the config names its
+    own ``runner_type``.
+
+    Args:
+        cfg (Config): The full config.
+
+    Returns:
+        Runner: The built runner.
+    """
+    if 'runner_type' not in cfg:
+        return ZoeRunner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
