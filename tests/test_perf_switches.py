@@ -47,6 +47,14 @@ def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max() / b.abs().max().clamp_min(1e-12))
 
 
+def _grad_tol(name: str) -> float:
+    """Tolerance of a gradient under a different summation order: 1e-4 of
+    its largest entry, 1e-3 for a SwinV2 ``logit_scale`` (one sum per head
+    over every attention logit of the block, with cancellation; its
+    rounding depends on the thread count: 1.3e-4 seen with 2 threads)."""
+    return 1e-3 if name.endswith('logit_scale') else 1e-4
+
+
 def _shifted_block(dim=32, heads=2, res=8, win=4, pretrained=3):
     torch.manual_seed(0)
     block = SwinTransformerV2Block(
@@ -93,6 +101,37 @@ def test_fused_attention_matches_timm(with_mask, batch):
     assert _rel(xs[1].grad, xs[0].grad) < 1e-4
     for name, g in grads[0].items():
         assert _rel(grads[1][name], g) < 1e-4, name
+
+
+@pytest.mark.parametrize('shared_bias', [False, True])
+@pytest.mark.parametrize('chunk_bytes', [1, 3 * 2 * 16 * 16 * 4, 2**30])
+def test_biased_attention_backward_in_chunks(monkeypatch, shared_bias,
+                                             chunk_bytes):
+    """The custom backward (window chunks of any size) gives the gradients
+    of ``softmax(q kᵀ + bias) v`` that autograd gives (float64)."""
+    from mmzoe.models.backbones import swinv2_fused_attention as fa
+    monkeypatch.setattr(fa, '_CHUNK_BYTES', chunk_bytes)
+    gen = torch.Generator().manual_seed(0)
+    shape = (7, 2, 16, 8)  # windows, heads, tokens, head dim
+    q, k, v = (torch.randn(shape, generator=gen, dtype=torch.float64)
+               for _ in range(3))
+    bias = torch.randn((1 if shared_bias else 7, 2, 16, 16), generator=gen,
+                       dtype=torch.float64)
+    grad_out = torch.randn(shape, generator=gen, dtype=torch.float64)
+    grads = []
+    for fused in (True, False):
+        leaves = [t.clone().requires_grad_() for t in (q, k, v, bias)]
+        if fused:
+            out = fa._BiasedAttention.apply(*leaves)
+        else:
+            qq, kk, vv, bb = leaves
+            out = torch.softmax(qq @ kk.transpose(-2, -1) + bb, -1) @ vv
+        out.backward(grad_out)
+        grads.append([t.grad for t in leaves])
+    for name, g_fused, g_ref in zip('qkvb', *grads):
+        assert g_fused.shape == g_ref.shape, name
+        # (the backward computes the softmax in float32)
+        assert _rel(g_fused, g_ref) < 2e-6, name
 
 
 def test_fused_attention_bias_cache_invalidation():
@@ -251,7 +290,7 @@ def test_activation_checkpointing_same_loss_and_grads(tiny_ref, attn_impl):
         n for n, p in ckpt.named_parameters() if p.requires_grad
     }
     for name, g in g0.items():
-        assert _rel(g1[name], g) < 1e-4, name
+        assert _rel(g1[name], g) < _grad_tol(name), name
 
 
 def test_fused_attention_training_matches_timm(tiny_ref):
@@ -262,7 +301,7 @@ def test_fused_attention_training_matches_timm(tiny_ref):
         _tiny_model(state, backbone__attn_impl='sdpa'), x)
     assert abs(float(loss1 - loss0)) <= 1e-5 * abs(float(loss0))
     for name, g in g0.items():
-        assert _rel(g1[name], g) < 1e-4, name
+        assert _rel(g1[name], g) < _grad_tol(name), name
 
 
 # ------------------------------------------------------------ benchmark tool

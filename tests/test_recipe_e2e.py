@@ -91,6 +91,9 @@ def test_tiny_recipe_trains_validates_resumes_and_tests(recipe, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout + proc.stderr
     assert _iters_per_epoch(out) == 8
+    # default_runtime's env_cfg.cpu_runtime, applied before the model is
+    # built: denormals are flushed on every intra-op thread
+    assert 'cpu_runtime: malloc=reuse, flush_denormal=True' in out
     # validation every quarter epoch: 8 // 4 = 2 iterations -> 4 per epoch
     # (three inside epoch 1, logged as epoch 0 = completed epochs, and one
     # at its end, logged as epoch 1)

@@ -13,12 +13,18 @@ in DDP with ``device_ids=[local_rank]``; both fail on a CPU-only machine.
 
 On CUDA (or NPU/MLU/...) machines, and for non-distributed runs, it behaves
 exactly like :class:`mmengine.runner.Runner`.
+
+It also applies ``env_cfg.cpu_runtime`` (``dict(malloc='reuse',
+flush_denormal=True)`` in mmzoe's default runtime; see
+:mod:`mmzoe.utils.cpu_runtime`) first thing in :meth:`setup_env`, before the
+model is built, so that every intra-op thread flushes denormals.
 """
 import atexit
 import copy
 import datetime
 import os
 import subprocess
+import warnings
 from typing import Dict, Optional, Union
 
 import torch.distributed as torch_dist
@@ -33,6 +39,7 @@ from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
 from mmzoe.registry import RUNNERS
+from mmzoe.utils.cpu_runtime import configure_cpu_runtime
 
 
 def uses_cpu_distributed() -> bool:
@@ -120,8 +127,19 @@ class ZoeRunner(Runner):
         """Initialise a gloo process group on CPU, then MMEngine's setup.
 
         Args:
-            env_cfg (dict): ``env_cfg`` of the config.
+            env_cfg (dict): ``env_cfg`` of the config; its ``cpu_runtime``
+                dict (``malloc``, ``flush_denormal``) is applied first.
         """
+        cpu_runtime = env_cfg.get('cpu_runtime')
+        if cpu_runtime:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter('always')
+                applied = configure_cpu_runtime(**cpu_runtime)
+            print_log(
+                f'cpu_runtime: malloc={applied["malloc"]}, flush_denormal='
+                f'{applied["flush_denormal"]}' +
+                ''.join(f' ({w.message})' for w in caught),
+                logger='current')
         if (self.distributed and not is_distributed()
                 and uses_cpu_distributed()):
             init_cpu_dist(self.launcher, **env_cfg.get('dist_cfg', {}))

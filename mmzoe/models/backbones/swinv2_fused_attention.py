@@ -36,6 +36,7 @@ from .zoe_swinv2 import register_swinv2_attention
 
 _MAX_LOGIT_SCALE = math.log(1. / 0.01)  # ln(100), as timm / upstream
 _NORM_EPS = 1e-12  # F.normalize's default
+_CHUNK_BYTES = 8 * 2**20  # attention backward: probabilities per chunk
 
 
 def _is_compiling() -> bool:
@@ -50,8 +51,8 @@ class _BiasedAttention(torch.autograd.Function):
     with a trainable position bias ``scaled_dot_product_attention`` falls
     back to its slow unfused "math" path. Here the forward pass uses the
     fused kernel and keeps only q, k, v, bias and the output; the backward
-    pass recomputes the probabilities once and applies the softmax-attention
-    gradient formulas (computing the softmax in float32).
+    pass recomputes the probabilities window chunk by window chunk and
+    applies the softmax-attention gradient formulas (softmax in float32).
     """
 
     @staticmethod
@@ -66,29 +67,51 @@ class _BiasedAttention(torch.autograd.Function):
     def backward(ctx, grad_out: torch.Tensor):
         q, k, v, bias, out = ctx.saved_tensors
         grad_out = grad_out.to(v.dtype)
-        logits = torch.matmul(q, k.transpose(-2, -1)) + bias
-        probs = torch.softmax(logits, dim=-1, dtype=torch.float32)
-        del logits
-        # dS = P * (dP - rowsum(dO * O)), dP = dO vᵀ
-        row = (grad_out.float() * out.float()).sum(-1, keepdim=True)
-        grad_p = torch.matmul(grad_out, v.transpose(-2, -1)).float()
-        grad_v = None
-        if ctx.needs_input_grad[2]:
-            grad_v = torch.matmul(probs.to(v.dtype).transpose(-2, -1),
-                                  grad_out)
-        grad_s = grad_p.sub_(row).mul_(probs)
-        del probs, grad_p
-        grad_q = grad_k = grad_bias = None
-        if ctx.needs_input_grad[3]:
-            grad_bias = grad_s
-            if bias.shape[0] == 1 and grad_s.shape[0] != 1:
-                grad_bias = grad_s.sum(0, keepdim=True)
+        need_q, need_k, need_v, need_bias = ctx.needs_input_grad
+        grad_q = torch.empty_like(q) if need_q else None
+        grad_k = torch.empty_like(k) if need_k else None
+        grad_v = torch.empty_like(v) if need_v else None
+        shared_bias = bias.shape[0] == 1 and q.shape[0] != 1
+        grad_bias = None
+        if need_bias:
+            grad_bias = (torch.zeros(bias.shape, dtype=torch.float32,
+                                     device=bias.device)
+                         if shared_bias else torch.empty_like(bias))
+        # Windows in chunks of about _CHUNK_BYTES of probabilities: the
+        # (chunk, heads, N, N) temporaries stay in cache and the peak memory
+        # of the backward pass stays small (it is the peak of a checkpointed
+        # training step).
+        per_window = q.shape[1] * q.shape[2] * k.shape[2] * 4
+        step = max(1, _CHUNK_BYTES // max(per_window, 1))
+        for i in range(0, q.shape[0], step):
+            j = min(i + step, q.shape[0])
+            b = bias if shared_bias else bias[i:j]
+            d_out = grad_out[i:j]
+            logits = torch.matmul(q[i:j], k[i:j].transpose(-2, -1)).add_(b)
+            probs = torch.softmax(logits, dim=-1, dtype=torch.float32)
+            del logits
+            # dS = P * (dP - rowsum(dO * O)), dP = dO vᵀ
+            row = (d_out.float() * out[i:j].float()).sum(-1, keepdim=True)
+            grad_s = torch.matmul(d_out, v[i:j].transpose(-2, -1)).float()
+            if need_v:
+                torch.matmul(probs.to(v.dtype).transpose(-2, -1), d_out,
+                             out=grad_v[i:j])
+            grad_s.sub_(row).mul_(probs)
+            del probs
+            if need_bias:
+                if shared_bias:
+                    grad_bias.add_(grad_s.sum(0, keepdim=True))
+                else:
+                    grad_bias[i:j] = grad_s
+            grad_s = grad_s.to(q.dtype)
+            if need_q:
+                torch.matmul(grad_s, k[i:j], out=grad_q[i:j])
+            if need_k:
+                torch.matmul(grad_s.transpose(-2, -1), q[i:j],
+                             out=grad_k[i:j])
+            del grad_s
+        if need_bias:
             grad_bias = grad_bias.to(bias.dtype)
-        grad_s = grad_s.to(q.dtype)
-        if ctx.needs_input_grad[0]:
-            grad_q = torch.matmul(grad_s, k)
-        if ctx.needs_input_grad[1]:
-            grad_k = torch.matmul(grad_s.transpose(-2, -1), q)
         return grad_q, grad_k, grad_v, grad_bias
 
 
