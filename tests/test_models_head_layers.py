@@ -231,3 +231,27 @@ def test_conditional_log_binomial():
     p = s[:, 0] / (s[:, 0] + s[:, 1])
     t = (4.0 - 0.5) * s[:, 2] / (s[:, 2] + s[:, 3]) + 0.5
     close(out, ref_log_binomial(p, t[:, None], 8))
+
+
+def test_conditional_log_binomial_low_res_condition():
+    """A smaller condition is projected, then upsampled: the same function
+    as upstream's conv(cat(x, upsample(cond))) up to rounding (float64)."""
+    import torch.nn.functional as F
+    clb = ConditionalLogBinomial(5, 3, n_classes=8).double()
+    randomise(clb, seed=3)
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(2, 5, 9, 13, generator=gen, dtype=torch.float64)
+    cond = torch.randn(2, 3, 4, 6, generator=gen, dtype=torch.float64)
+    up = F.interpolate(cond, size=(9, 13), mode='bilinear',
+                       align_corners=True)
+    s_ref = clb.mlp(torch.cat([x, up], 1))  # upstream's order
+    s = clb._mlp(x, cond)
+    assert s.shape == s_ref.shape == (2, 4, 9, 13)
+    assert torch.allclose(s, s_ref, rtol=1e-12, atol=1e-12)
+    # channels-last input gives the same numbers
+    s_cl = clb._mlp(x.contiguous(memory_format=torch.channels_last), cond)
+    assert torch.allclose(s_cl, s, rtol=1e-12, atol=1e-12)
+    p, t = clb.mode_and_temperature(x, cond)
+    p_ref, t_ref = clb.mode_and_temperature(x, up)
+    assert torch.allclose(p, p_ref, rtol=1e-12, atol=0)
+    assert torch.allclose(t, t_ref, rtol=1e-12, atol=0)

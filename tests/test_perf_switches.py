@@ -364,3 +364,25 @@ def test_benchmark_data_mode(bench):
     ])
     assert res['dataset_len'] == 3
     assert res['samples_per_s'] > 0
+
+
+def test_benchmark_table_runs_the_matrix(tmp_path):
+    sys.path.insert(0, BENCH_DIR)
+    try:
+        import benchmark_table
+    finally:
+        sys.path.remove(BENCH_DIR)
+    out = tmp_path / 'rows.json'
+    rows = benchmark_table.main([
+        TINY_CFG, '--modes', 'infer', '--variants', 'eager', 'default',
+        '--warmup', '0', '--repeats', '1', '--threads', '1', '--json',
+        str(out)
+    ])
+    assert [r['variant'] for r in rows] == ['eager', 'default']
+    assert all('result' in r for r in rows), rows
+    assert rows[0]['result']['switches']['attn_impl'] == 'timm'
+    assert rows[0]['result']['switches']['channels_last'] is False
+    assert rows[1]['result']['vs_fp32_eager_max_rel_err'] < 1e-5
+    assert out.is_file()
+    table = benchmark_table.table(rows)
+    assert '| infer | eager | 1 | fp32 |' in table and 'reference' in table

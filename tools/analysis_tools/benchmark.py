@@ -68,9 +68,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--amp', choices=['bf16', 'fp16'], default=None,
                         help='autocast dtype (default: fp32)')
     parser.add_argument(
-        '--channels-last', action='store_true',
+        '--channels-last', action='store_true', default=None,
         help='channels-last convolutions in the DPT neck '
         '(model.neck.channels_last=True)')
+    parser.add_argument(
+        '--nchw', dest='channels_last', action='store_false', default=None,
+        help='NCHW convolutions in the DPT neck '
+        '(model.neck.channels_last=False)')
+    parser.add_argument(
+        '--tf32', action='store_true',
+        help='CUDA: allow TF32 in fp32 matmuls and convolutions (off by '
+        'default here, so fp32 rows are strict fp32; torch itself enables '
+        'it for cuDNN convolutions)')
     parser.add_argument('--compile', action='store_true',
                         help='torch.compile backbone, neck and decode head')
     parser.add_argument(
@@ -162,8 +171,8 @@ def load_config(args: argparse.Namespace):
         model.backbone.with_cp = True
         model.neck.with_cp = True
         model.decode_head.with_cp = True
-    if args.channels_last:
-        model.neck.channels_last = True
+    if args.channels_last is not None:
+        model.neck.channels_last = args.channels_last
     return cfg
 
 
@@ -672,6 +681,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
     cpu_runtime = configure_cpu_runtime(args.cpu_malloc, args.flush_denormal)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    if args.device == 'cuda':
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+        torch.backends.cudnn.allow_tf32 = args.tf32
     import mmzoe  # noqa: F401
     from mmzoe.utils import register_all_modules
     register_all_modules(init_default_scope=True)
@@ -689,7 +701,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         amp=args.amp or 'fp32',
         attn_impl=cfg.model.backbone.get('attn_impl', 'timm')
         if args.mode != 'data' else None,
-        channels_last=args.channels_last,
+        channels_last=bool(cfg.model.neck.get('channels_last', False))
+        if args.mode != 'data' else None,
+        tf32=args.tf32 if args.device == 'cuda' else None,
         compile=args.compile,
         with_cp=args.with_cp,
         fused_adamw=args.fused_adamw,

@@ -5,7 +5,7 @@ Example (the GPU table of ``docs/benchmarks.md``)::
     python tools/analysis_tools/benchmark_table.py \
         configs/_base_/models/zoedepth_swin2b.py --device cuda \
         --modes infer train --batch-sizes 1 16 --amps fp32 bf16 \
-        --variants eager fused fused-cl --json work_dirs/bench_gpu.json
+        --variants eager default --json work_dirs/bench_gpu.json
 
 Every combination of ``--modes`` x ``--variants`` x ``--batch-sizes`` x
 ``--amps`` is one ``benchmark.py`` run. A failing run is recorded with its
@@ -29,12 +29,14 @@ HERE = osp.dirname(osp.abspath(__file__))
 
 # name -> benchmark.py flags
 VARIANTS: Dict[str, List[str]] = {
-    'eager': ['--attn-impl', 'timm'],
-    'fused': [],  # the config's default ('sdpa' in zoedepth_swin2b.py)
+    'eager': ['--attn-impl', 'timm', '--nchw'],
+    # the config's defaults (zoedepth_swin2b.py: 'sdpa', channels-last)
+    'default': [],
+    'fused': ['--attn-impl', 'sdpa', '--nchw'],
     'fused-nocache': ['--attn-impl', 'sdpa_nocache'],
-    'fused-cl': ['--channels-last'],
-    'fused-cp': ['--with-cp'],
-    'fused-compile': ['--compile'],
+    'fused-cl': ['--attn-impl', 'sdpa', '--channels-last'],
+    'default-cp': ['--with-cp'],
+    'default-compile': ['--compile'],
 }
 
 
@@ -45,7 +47,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     parser.add_argument('--modes', nargs='+', default=['infer'],
                         choices=['infer', 'train'])
-    parser.add_argument('--variants', nargs='+', default=['eager', 'fused'],
+    parser.add_argument('--variants', nargs='+', default=['eager', 'default'],
                         choices=sorted(VARIANTS))
     parser.add_argument('--batch-sizes', nargs='+', type=int, default=[1])
     parser.add_argument('--amps', nargs='+', default=['fp32'],

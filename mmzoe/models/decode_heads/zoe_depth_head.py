@@ -287,8 +287,8 @@ class ZoeDepthHead(BaseDecodeHead):
             out_size = out_conv.shape[-2:]
             rel = _upsample_to(rel_depth, out_size)
             last = torch.cat([out_conv, rel], dim=1)
-            cond = _upsample_to(prev_emb, out_size)
-            probs = self.conditional_log_binomial(last, cond)
+            # the embedding is upsampled inside, after its 1x1 projection
+            probs = self.conditional_log_binomial(last, prev_emb)
             centers = _upsample_to(centers, probs.shape[-2:])
             depth = torch.sum(probs * centers, dim=1, keepdim=True)
         if return_extras:
@@ -319,8 +319,7 @@ class ZoeDepthHead(BaseDecodeHead):
         out_size = out_conv.shape[-2:]
         rel = _upsample_to(rel_depth, out_size)
         last = torch.cat([out_conv, rel], dim=1)
-        cond = _upsample_to(emb, out_size)
-        return self.conditional_log_binomial.mode_and_temperature(last, cond)
+        return self.conditional_log_binomial.mode_and_temperature(last, emb)
 
     def _depth(self, p: Tensor, t: Tensor,
                centers: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
