@@ -103,31 +103,40 @@ def test_fused_attention_matches_timm(with_mask, batch):
         assert _rel(grads[1][name], g) < 1e-4, name
 
 
-@pytest.mark.parametrize('shared_bias', [False, True])
+@pytest.mark.parametrize('bias_kind', ['shared', 'per_window', 'shift'])
 @pytest.mark.parametrize('chunk_bytes', [1, 3 * 2 * 16 * 16 * 4, 2**30])
-def test_biased_attention_backward_in_chunks(monkeypatch, shared_bias,
-                                             chunk_bytes):
-    """The custom backward (window chunks of any size) gives the gradients
-    of ``softmax(q kᵀ + bias) v`` that autograd gives (float64)."""
+def test_biased_attention_in_chunks(monkeypatch, bias_kind, chunk_bytes):
+    """The custom function (window chunks of any size; a separate shift mask
+    repeating per image) gives the output and the gradients of
+    ``softmax(q kᵀ + bias + mask) v`` that autograd gives (float64)."""
     from mmzoe.models.backbones import swinv2_fused_attention as fa
     monkeypatch.setattr(fa, '_CHUNK_BYTES', chunk_bytes)
     gen = torch.Generator().manual_seed(0)
-    shape = (7, 2, 16, 8)  # windows, heads, tokens, head dim
+    shape = (14, 2, 16, 8)  # windows (2 images x 7), heads, tokens, dim
     q, k, v = (torch.randn(shape, generator=gen, dtype=torch.float64)
                for _ in range(3))
-    bias = torch.randn((1 if shared_bias else 7, 2, 16, 16), generator=gen,
-                       dtype=torch.float64)
+    lead = 14 if bias_kind == 'per_window' else 1
+    bias = torch.randn((lead, 2, 16, 16), generator=gen, dtype=torch.float64)
+    mask = None
+    if bias_kind == 'shift':
+        mask = torch.where(torch.rand(7, 1, 16, 16, generator=gen) < 0.3,
+                           -100.0, 0.0).to(torch.float64)
     grad_out = torch.randn(shape, generator=gen, dtype=torch.float64)
-    grads = []
+    outs, grads = [], []
     for fused in (True, False):
         leaves = [t.clone().requires_grad_() for t in (q, k, v, bias)]
         if fused:
-            out = fa._BiasedAttention.apply(*leaves)
+            out = fa._BiasedAttention.apply(*leaves, mask)
         else:
             qq, kk, vv, bb = leaves
-            out = torch.softmax(qq @ kk.transpose(-2, -1) + bb, -1) @ vv
+            logits = qq @ kk.transpose(-2, -1) + bb
+            if mask is not None:
+                logits = logits + mask.repeat(2, 1, 1, 1)
+            out = torch.softmax(logits, -1) @ vv
         out.backward(grad_out)
+        outs.append(out.detach())
         grads.append([t.grad for t in leaves])
+    assert _rel(outs[0], outs[1]) < 1e-12
     for name, g_fused, g_ref in zip('qkvb', *grads):
         assert g_fused.shape == g_ref.shape, name
         # (the backward computes the softmax in float32)

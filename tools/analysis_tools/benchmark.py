@@ -617,6 +617,30 @@ def bench_data(cfg, args: argparse.Namespace) -> Dict:
 
 
 # ------------------------------------------------------------------ main
+def machine_probe(repeats: int = 3) -> Dict[str, float]:
+    """The speed of this (shared) CPU right now: fp32 matmul GFLOP/s (2048²,
+    the machine's compute) and copy GB/s (40 MB, its memory), best of
+    ``repeats``. Printed with every CPU result: a busy or throttled host
+    shows up here, not only in the latency."""
+    a = torch.randn(2048, 2048)
+    b = torch.randn(2048, 2048)
+    src = torch.randn(10 * 2**20)
+    dst = torch.empty_like(src)
+    a @ b
+    dst.copy_(src)
+    gflops, gbs = 0.0, 0.0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(5):
+            a @ b
+        gflops = max(gflops, 5 * 2 * 2048**3 / (time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        for _ in range(10):
+            dst.copy_(src)
+        gbs = max(gbs, 10 * 2 * src.numel() * 4 / (time.perf_counter() - t0))
+    return dict(matmul_gflops=gflops / 1e9, copy_gbs=gbs / 1e9)
+
+
 def _environment(args: argparse.Namespace) -> Dict:
     env = dict(
         torch=torch.__version__,
@@ -630,6 +654,8 @@ def _environment(args: argparse.Namespace) -> Dict:
         env['loadavg_start'] = os.getloadavg()
     except OSError:
         pass
+    if args.device == 'cpu' and args.mode != 'data':
+        env['probe_start'] = machine_probe()
     return env
 
 
@@ -671,6 +697,12 @@ def report(res: Dict, args: argparse.Namespace) -> None:
     if 'loadavg_end' in env:
         print(f'load average start {env["loadavg_start"][0]:.2f}, end '
               f'{env["loadavg_end"][0]:.2f}')
+    if 'probe_end' in env:
+        start, end = env['probe_start'], env['probe_end']
+        print(f'machine probe start {start["matmul_gflops"]:.0f} GFLOP/s, '
+              f'{start["copy_gbs"]:.1f} GB/s; end '
+              f'{end["matmul_gflops"]:.0f} GFLOP/s, {end["copy_gbs"]:.1f} '
+              'GB/s')
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict:
@@ -696,6 +728,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         env['loadavg_end'] = os.getloadavg()
     except OSError:
         pass
+    if 'probe_start' in env:
+        env['probe_end'] = machine_probe()
     res['env'] = env
     res['switches'] = dict(
         amp=args.amp or 'fp32',

@@ -44,30 +44,58 @@ def _is_compiling() -> bool:
     return bool(compiler is not None and compiler.is_compiling())
 
 
+def _window_chunks(num: int, num_mask: int, per_window: int):
+    """``(i, j, m)``: windows ``i:j`` of the batch use mask windows
+    ``m:m + j - i``; chunks of about ``_CHUNK_BYTES`` that never cross an
+    image (``num_mask`` windows per image; 0 = no mask)."""
+    step = max(1, _CHUNK_BYTES // max(per_window, 1))
+    group = num_mask or num
+    for start in range(0, num, group):
+        for c in range(0, group, step):
+            i = start + c
+            yield i, min(i + step, start + group), c
+
+
 class _BiasedAttention(torch.autograd.Function):
-    """``softmax(q kᵀ + bias) v`` with gradients for q, k, v **and** bias.
+    """``softmax(q kᵀ + bias + mask) v`` with gradients for q, k, v **and**
+    the position bias.
 
     torch's CPU flash-attention kernel gives no gradient for ``attn_mask``, so
     with a trainable position bias ``scaled_dot_product_attention`` falls
-    back to its slow unfused "math" path. Here the forward pass uses the
-    fused kernel and keeps only q, k, v, bias and the output; the backward
-    pass recomputes the probabilities window chunk by window chunk and
-    applies the softmax-attention gradient formulas (softmax in float32).
+    back to its slow unfused "math" path. Here the forward pass runs the
+    fused kernel and keeps only q, k, v, the (1, h, N, N) bias, the shift
+    mask (a buffer) and the output; the backward pass recomputes the
+    probabilities and applies the softmax-attention gradient formulas
+    (softmax in float32). Both passes go through the windows in chunks: the
+    (chunk, h, N, N) sum of bias and shift mask is the only per-window bias
+    ever built, so neither a (windows, h, N, N) bias nor its gradient is
+    kept (the largest tensors of a SwinV2 block at 384x384).
     """
 
     @staticmethod
     def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                bias: torch.Tensor) -> torch.Tensor:
-        out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=bias, scale=1.0)
-        ctx.save_for_backward(q, k, v, bias, out)
+                bias: torch.Tensor,
+                mask: Optional[torch.Tensor]) -> torch.Tensor:
+        num_mask = 0 if mask is None else mask.shape[0]
+        if num_mask and q.shape[0] % num_mask:
+            raise ValueError(f'{q.shape[0]} windows is not a multiple of '
+                             f'the {num_mask} windows of the shift mask.')
+        per_window = q.shape[1] * q.shape[2] * k.shape[2] * 4
+        out = torch.empty_like(q)
+        for i, j, m in _window_chunks(q.shape[0], num_mask, per_window):
+            b = bias if bias.shape[0] == 1 else bias[i:j]
+            if mask is not None:
+                b = b + mask[m:m + j - i]
+            out[i:j] = F.scaled_dot_product_attention(
+                q[i:j], k[i:j], v[i:j], attn_mask=b, scale=1.0)
+        ctx.save_for_backward(q, k, v, bias, out, mask)
         return out
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):
-        q, k, v, bias, out = ctx.saved_tensors
+        q, k, v, bias, out, mask = ctx.saved_tensors
         grad_out = grad_out.to(v.dtype)
-        need_q, need_k, need_v, need_bias = ctx.needs_input_grad
+        need_q, need_k, need_v, need_bias = ctx.needs_input_grad[:4]
         grad_q = torch.empty_like(q) if need_q else None
         grad_k = torch.empty_like(k) if need_k else None
         grad_v = torch.empty_like(v) if need_v else None
@@ -77,17 +105,14 @@ class _BiasedAttention(torch.autograd.Function):
             grad_bias = (torch.zeros(bias.shape, dtype=torch.float32,
                                      device=bias.device)
                          if shared_bias else torch.empty_like(bias))
-        # Windows in chunks of about _CHUNK_BYTES of probabilities: the
-        # (chunk, heads, N, N) temporaries stay in cache and the peak memory
-        # of the backward pass stays small (it is the peak of a checkpointed
-        # training step).
+        num_mask = 0 if mask is None else mask.shape[0]
         per_window = q.shape[1] * q.shape[2] * k.shape[2] * 4
-        step = max(1, _CHUNK_BYTES // max(per_window, 1))
-        for i in range(0, q.shape[0], step):
-            j = min(i + step, q.shape[0])
+        for i, j, m in _window_chunks(q.shape[0], num_mask, per_window):
             b = bias if shared_bias else bias[i:j]
             d_out = grad_out[i:j]
             logits = torch.matmul(q[i:j], k[i:j].transpose(-2, -1)).add_(b)
+            if mask is not None:
+                logits.add_(mask[m:m + j - i])
             probs = torch.softmax(logits, dim=-1, dtype=torch.float32)
             del logits
             # dS = P * (dP - rowsum(dO * O)), dP = dO vᵀ
@@ -112,17 +137,24 @@ class _BiasedAttention(torch.autograd.Function):
             del grad_s
         if need_bias:
             grad_bias = grad_bias.to(bias.dtype)
-        return grad_q, grad_k, grad_v, grad_bias
+        return grad_q, grad_k, grad_v, grad_bias, None
+
+
+def _use_custom_backward(q: torch.Tensor, bias_requires_grad: bool,
+                         dropout_p: float) -> bool:
+    """On CPU, a position bias that needs a gradient goes through
+    :class:`_BiasedAttention` (CUDA's memory-efficient kernel differentiates
+    the mask itself)."""
+    return (q.device.type == 'cpu' and bias_requires_grad
+            and torch.is_grad_enabled() and dropout_p == 0.0
+            and not _is_compiling())
 
 
 def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                bias: torch.Tensor, dropout_p: float) -> torch.Tensor:
-    """Fused attention; on CPU, the custom backward when the bias needs a
-    gradient (CUDA's memory-efficient kernel differentiates the mask)."""
-    if (q.device.type == 'cpu' and bias.requires_grad
-            and torch.is_grad_enabled() and dropout_p == 0.0
-            and not _is_compiling()):
-        return _BiasedAttention.apply(q, k, v, bias)
+    """Fused attention with the (full) additive bias."""
+    if _use_custom_backward(q, bias.requires_grad, dropout_p):
+        return _BiasedAttention.apply(q, k, v, bias, None)
     return F.scaled_dot_product_attention(
         q, k, v, attn_mask=bias, dropout_p=dropout_p, scale=1.0)
 
@@ -199,6 +231,10 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         if mask is not None:
             srcs.append(mask)
         return srcs
+
+    def _bias_needs_grad(self) -> bool:
+        return torch.is_grad_enabled() and any(
+            p.requires_grad for p in self.cpb_mlp.parameters())
 
     def _can_cache(self) -> bool:
         if not self.cache_bias or self.training or _is_compiling():
@@ -286,8 +322,18 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         # Under autocast the normalisation may run in float32: one dtype.
         q = q.to(v.dtype)
         k = k.to(v.dtype)
-        bias = self.attention_bias(mask).to(v.dtype)
         dropout_p = self.attn_drop.p if self.training else 0.0
+        if mask is not None and _use_custom_backward(
+                q, self._bias_needs_grad(), dropout_p):
+            # Training on CPU: position bias (1, h, N, N) and shift mask
+            # (nW, 1, N, N) stay apart; see _BiasedAttention.
+            bias = self._compute_bias(None).to(v.dtype)
+            out = _BiasedAttention.apply(
+                q, k, v, bias, mask.to(v.dtype).unsqueeze(1))
+            out = out.transpose(1, 2).reshape(b_, n, c)
+            out = self.proj(out)
+            return self.proj_drop(out)
+        bias = self.attention_bias(mask).to(v.dtype)
         if bias.shape[0] > 1 and b_ != bias.shape[0]:
             # Shifted windows of several images: the (nW, h, N, N) bias
             # repeats per image; run one call per image instead of
