@@ -121,7 +121,10 @@ randomness = dict(seed=0)
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='gloo'))
+    dist_cfg=dict(backend='gloo'),
+    # as configs/_base_/default_runtime.py: keep freed memory (no page
+    # faults per step), flush denormals (mmzoe.utils.cpu_runtime)
+    cpu_runtime=dict(malloc='reuse', flush_denormal=True))
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_level = 'INFO'
