@@ -233,13 +233,11 @@ def test_loss_crops_preprocessor_padding():
 
 def test_full_size_forward_and_flops():
     """One 384x384 forward; FLOPs per part equal the spec's measurement of
-    upstream (section 6: projectors 4.81, attractors 1.63, conv2 + seed
-    regressor + seed projector 0.06 GFLOP), except the conditional
-    log-binomial: upstream's 3.89 GFLOP convolve the 128-channel embedding
-    after upsampling it to 384x384; ours project it at its 192x192 size
-    and upsample the 80-channel result (same function, see
-    ConditionalLogBinomial): 2 * 80 * (33 * 384² + 128 * 192²) + 2 * 4 * 80
-    * 384² = 1.63 GFLOP."""
+    upstream (section 6: projectors 4.81, attractors 1.63, CLB 3.89,
+    conv2 + seed regressor + seed projector 0.06 GFLOP). With
+    ``clb_project_condition=True`` the 128-channel embedding is convolved at
+    its 192x192 size and the 80-channel result upsampled (same function):
+    2 * 80 * (33 * 384² + 128 * 192²) + 2 * 4 * 80 * 384² = 1.63 GFLOP."""
     from torch.utils.flop_counter import FlopCounterMode
     head = ZoeDepthHead().eval()
     g = torch.Generator().manual_seed(0)
@@ -260,6 +258,15 @@ def test_full_size_forward_and_flops():
 
     assert round(gflop(*[f'projectors.{i}' for i in range(4)]), 2) == 4.81
     assert round(gflop(*[f'attractors.{i}' for i in range(4)]), 2) == 1.63
-    assert round(gflop('conditional_log_binomial'), 2) == 1.63
+    assert round(gflop('conditional_log_binomial'), 2) == 3.89
     assert round(gflop('conv2', 'seed_bin_regressor', 'seed_projector'),
                  2) == 0.06
+
+    fast = ZoeDepthHead(clb_project_condition=True).eval()
+    fast.load_state_dict(head.state_dict())
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        depth_fast = fast(inputs)
+    clb = sum(counter.get_flop_counts()[
+        'ZoeDepthHead.conditional_log_binomial'].values())
+    assert round(clb / 1e9, 2) == 1.63
+    assert torch.allclose(depth_fast, depth, rtol=1e-5, atol=0)

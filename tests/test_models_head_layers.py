@@ -237,7 +237,8 @@ def test_conditional_log_binomial_low_res_condition():
     """A smaller condition is projected, then upsampled: the same function
     as upstream's conv(cat(x, upsample(cond))) up to rounding (float64)."""
     import torch.nn.functional as F
-    clb = ConditionalLogBinomial(5, 3, n_classes=8).double()
+    clb = ConditionalLogBinomial(5, 3, n_classes=8,
+                                 project_condition=True).double()
     randomise(clb, seed=3)
     gen = torch.Generator().manual_seed(4)
     x = torch.randn(2, 5, 9, 13, generator=gen, dtype=torch.float64)
@@ -253,5 +254,8 @@ def test_conditional_log_binomial_low_res_condition():
     assert torch.allclose(s_cl, s, rtol=1e-12, atol=1e-12)
     p, t = clb.mode_and_temperature(x, cond)
     p_ref, t_ref = clb.mode_and_temperature(x, up)
+    # the default (upstream's order) upsamples the condition first
+    clb.project_condition = False
+    assert torch.equal(clb._mlp(x, cond), s_ref)
     assert torch.allclose(p, p_ref, rtol=1e-12, atol=0)
     assert torch.allclose(t, t_ref, rtol=1e-12, atol=0)

@@ -56,6 +56,9 @@ model = dict(
         min_temp=0.0212,
         max_temp=50.0,
         align_corners=True,
+        # project the bin embedding before upsampling it: same function up to
+        # rounding, 2.3 GFLOP less (docs/benchmarks.md)
+        clb_project_condition=True,
         with_cp=False,
         loss_decode=dict(
             type='ZoeSILogLoss', beta=0.15, min_depth=1e-3, max_depth=10.0,

@@ -116,14 +116,16 @@ class ConditionalLogBinomial(nn.Module):
     ``t = (max_temp - min_temp) * (s2 + e) / ((s2 + e) + (s3 + e)) + min_temp``
     with ``e = p_eps``.
 
-    The condition may come at a lower resolution than the main input: it is
-    then projected by its block of the first 1x1 convolution and bilinearly
-    upsampled (``align_corners=True``) to the input size. Upsampling and a 1x1
-    convolution are both linear and the bilinear weights sum to one, so this
-    equals upstream's ``conv(cat(x, upsample(cond)))`` up to rounding, with
-    the 128-channel condition convolved at its own (4x smaller) size. The 1x1
-    convolutions run as matrix products (torch's CPU convolution backward is
-    5-10x slower for these shapes).
+    The condition may come at a lower resolution than the main input; it is
+    bilinearly upsampled (``align_corners=True``) to the input size. With
+    ``project_condition=True`` it is instead first projected by its block of
+    the first 1x1 convolution and the projection is upsampled: upsampling and
+    a 1x1 convolution are both linear and the bilinear weights sum to one, so
+    this equals upstream's ``conv(cat(x, upsample(cond)))`` up to rounding,
+    with the 128-channel condition convolved at its own (4x smaller) size,
+    and the 1x1 convolutions run as matrix products (torch's CPU convolution
+    backward is several times slower for these shapes). Off by default: the
+    default is upstream's order of operations, bit for bit.
 
     Args:
         in_channels (int): Channels of the main input (out_conv + rel depth).
@@ -133,6 +135,8 @@ class ConditionalLogBinomial(nn.Module):
         p_eps (float): Pair-normalisation epsilon. Defaults to 1e-4.
         max_temp (float): Maximum temperature. Defaults to 50.
         min_temp (float): Minimum temperature. Defaults to 1e-7.
+        project_condition (bool): Project a smaller condition before
+            upsampling it (see above). Defaults to False.
     """
 
     def __init__(self,
@@ -142,8 +146,10 @@ class ConditionalLogBinomial(nn.Module):
                  bottleneck_factor: int = 2,
                  p_eps: float = 1e-4,
                  max_temp: float = 50.0,
-                 min_temp: float = 1e-7) -> None:
+                 min_temp: float = 1e-7,
+                 project_condition: bool = False) -> None:
         super().__init__()
+        self.project_condition = bool(project_condition)
         if not 0 < min_temp < max_temp:
             raise ValueError('Expected 0 < min_temp < max_temp, got '
                              f'min_temp={min_temp}, max_temp={max_temp}')
@@ -181,6 +187,12 @@ class ConditionalLogBinomial(nn.Module):
 
     def _mlp(self, x: Tensor, cond: Tensor) -> Tensor:
         """``mlp(cat(x, upsample(cond)))``, see the class docstring."""
+        if not self.project_condition:
+            if cond.shape[-2:] != x.shape[-2:]:
+                cond = F.interpolate(
+                    cond, size=x.shape[-2:], mode='bilinear',
+                    align_corners=True)
+            return self.mlp(torch.cat((x, cond), dim=1))
         conv1, act, conv2, out_act = self.mlp
         c_in = x.shape[1]
         weight = conv1.weight.flatten(1)
