@@ -42,7 +42,7 @@ _M_MMAP_MAX = -4
 
 MALLOC_POLICIES = ('default', 'reuse', 'release')
 _RELEASE_BYTES = 128 * 1024
-_NEVER_TRIM = 2**62
+_NEVER_TRIM = 2**31 - 1  # mallopt takes an int: trim only above 2 GiB
 
 _applied: Dict[str, object] = {}
 
@@ -88,8 +88,7 @@ def set_malloc_policy(policy: str) -> bool:
                     (_M_TRIM_THRESHOLD, _RELEASE_BYTES))
     for param, value in settings:
         # mallopt returns 1 on success, 0 on error.
-        if libc.mallopt(ctypes.c_int(param), ctypes.c_int(
-                min(value, 2**31 - 1))) != 1:
+        if libc.mallopt(ctypes.c_int(param), ctypes.c_int(value)) != 1:
             warnings.warn(f'mallopt({param}, {value}) failed; cpu malloc '
                           f'policy {policy!r} is only partly applied.')
             return False

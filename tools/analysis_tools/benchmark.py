@@ -379,6 +379,20 @@ def time_runs(fn: Callable[[], object], warmup: int, repeats: int,
     return times
 
 
+def timed_stats(fn: Callable[[], object], args: argparse.Namespace,
+                device: str, batch_size: int) -> Dict:
+    """Time ``fn`` (``--warmup`` / ``--repeats``) and return the latency
+    statistics with the peak memory of the timed runs."""
+    memory = PeakMemory(device)
+    times = time_runs(fn, args.warmup, args.repeats, device, memory)
+    res = latency_stats(times, batch_size)
+    res.update(
+        peak_mem_bytes=memory.peak_bytes(),
+        peak_mem_scope=memory.scope,
+        process_peak_rss_bytes=process_peak_rss())
+    return res
+
+
 def latency_stats(times: List[float], batch_size: int) -> Dict[str, float]:
     med = statistics.median(times)
     return dict(
@@ -452,12 +466,7 @@ def bench_infer(cfg, args: argparse.Namespace) -> Dict:
         with torch.no_grad(), autocast_ctx(device, args.amp):
             return model.forward_depths(inputs, flip=False)['depth']
 
-    memory = PeakMemory(device)
-    times = time_runs(run, args.warmup, args.repeats, device, memory)
-    res.update(latency_stats(times, bs))
-    res['peak_mem_bytes'] = memory.peak_bytes()
-    res['peak_mem_scope'] = memory.scope
-    res['process_peak_rss_bytes'] = process_peak_rss()
+    res.update(timed_stats(run, args, device, bs))
     out = run().float()
     if args.compile:
         _uncompile(model)
@@ -501,14 +510,9 @@ def bench_train(cfg, args: argparse.Namespace) -> Dict:
         optim.step()
         losses.append(float(loss.detach()))
 
-    memory = PeakMemory(device)
     # Same drop-path draws whatever the switches consumed while building.
     torch.manual_seed(args.seed)
-    times = time_runs(step, args.warmup, args.repeats, device, memory)
-    res.update(latency_stats(times, bs))
-    res['peak_mem_bytes'] = memory.peak_bytes()
-    res['peak_mem_scope'] = memory.scope
-    res['process_peak_rss_bytes'] = process_peak_rss()
+    res.update(timed_stats(step, args, device, bs))
     res['losses'] = losses
     if not all(torch.isfinite(torch.tensor(losses))):
         raise FloatingPointError(f'non-finite training loss: {losses}')
@@ -596,20 +600,14 @@ def bench_data(cfg, args: argparse.Namespace) -> Dict:
     t0 = time.perf_counter()
     next(it)
     first = time.perf_counter() - t0
-    memory = PeakMemory('cpu')
-    times = time_runs(lambda: next(it), args.warmup, args.repeats, 'cpu',
-                      memory)
-    res = latency_stats(times, bs)
-    total = sum(times)
+    res = timed_stats(lambda: next(it), args, 'cpu', bs)
+    times = res['times_s']
     res.update(
-        samples_per_s=bs * len(times) / total,
+        samples_per_s=bs * len(times) / sum(times),
         batch_size=bs,
         num_workers=loader_cfg.num_workers,
         first_batch_s=first,
-        dataset_len=len(loader.dataset),
-        peak_mem_bytes=memory.peak_bytes(),
-        peak_mem_scope=memory.scope,
-        process_peak_rss_bytes=process_peak_rss())
+        dataset_len=len(loader.dataset))
     del it, loader
     if tmp is not None:
         tmp.cleanup()

@@ -44,12 +44,19 @@ def _is_compiling() -> bool:
     return bool(compiler is not None and compiler.is_compiling())
 
 
-def _window_chunks(num: int, num_mask: int, per_window: int):
-    """``(i, j, m)``: windows ``i:j`` of the batch use mask windows
-    ``m:m + j - i``; chunks of about ``_CHUNK_BYTES`` that never cross an
-    image (``num_mask`` windows per image; 0 = no mask)."""
+def _window_chunks(q: torch.Tensor, k: torch.Tensor,
+                   mask: Optional[torch.Tensor]):
+    """``(i, j, m)``: windows ``i:j`` of ``q``/``k`` use mask windows
+    ``m:m + j - i``; chunks of about ``_CHUNK_BYTES`` of float32
+    probabilities that never cross an image (the mask's windows repeat per
+    image)."""
+    num = q.shape[0]
+    group = num if mask is None else mask.shape[0]
+    if num % group:
+        raise ValueError(f'{num} windows is not a multiple of the {group} '
+                         'windows of the shift mask.')
+    per_window = q.shape[1] * q.shape[2] * k.shape[2] * 4
     step = max(1, _CHUNK_BYTES // max(per_window, 1))
-    group = num_mask or num
     for start in range(0, num, group):
         for c in range(0, group, step):
             i = start + c
@@ -76,13 +83,8 @@ class _BiasedAttention(torch.autograd.Function):
     def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 bias: torch.Tensor,
                 mask: Optional[torch.Tensor]) -> torch.Tensor:
-        num_mask = 0 if mask is None else mask.shape[0]
-        if num_mask and q.shape[0] % num_mask:
-            raise ValueError(f'{q.shape[0]} windows is not a multiple of '
-                             f'the {num_mask} windows of the shift mask.')
-        per_window = q.shape[1] * q.shape[2] * k.shape[2] * 4
         out = torch.empty_like(q)
-        for i, j, m in _window_chunks(q.shape[0], num_mask, per_window):
+        for i, j, m in _window_chunks(q, k, mask):
             b = bias if bias.shape[0] == 1 else bias[i:j]
             if mask is not None:
                 b = b + mask[m:m + j - i]
@@ -99,15 +101,13 @@ class _BiasedAttention(torch.autograd.Function):
         grad_q = torch.empty_like(q) if need_q else None
         grad_k = torch.empty_like(k) if need_k else None
         grad_v = torch.empty_like(v) if need_v else None
-        shared_bias = bias.shape[0] == 1 and q.shape[0] != 1
+        shared_bias = bias.shape[0] == 1
         grad_bias = None
         if need_bias:
             grad_bias = (torch.zeros(bias.shape, dtype=torch.float32,
                                      device=bias.device)
                          if shared_bias else torch.empty_like(bias))
-        num_mask = 0 if mask is None else mask.shape[0]
-        per_window = q.shape[1] * q.shape[2] * k.shape[2] * 4
-        for i, j, m in _window_chunks(q.shape[0], num_mask, per_window):
+        for i, j, m in _window_chunks(q, k, mask):
             b = bias if shared_bias else bias[i:j]
             d_out = grad_out[i:j]
             logits = torch.matmul(q[i:j], k[i:j].transpose(-2, -1)).add_(b)
@@ -330,9 +330,18 @@ class ZoeSwinV2FusedAttention(WindowAttention):
             bias = self._compute_bias(None).to(v.dtype)
             out = _BiasedAttention.apply(
                 q, k, v, bias, mask.to(v.dtype).unsqueeze(1))
-            out = out.transpose(1, 2).reshape(b_, n, c)
-            out = self.proj(out)
-            return self.proj_drop(out)
+        else:
+            out = self._attention_full_bias(q, k, v, mask, dropout_p)
+        out = out.transpose(1, 2).reshape(b_, n, c)
+        out = self.proj(out)
+        return self.proj_drop(out)
+
+    def _attention_full_bias(self, q: torch.Tensor, k: torch.Tensor,
+                             v: torch.Tensor, mask: Optional[torch.Tensor],
+                             dropout_p: float) -> torch.Tensor:
+        """Attention with position bias and shift mask added up front (the
+        cached bias in eval mode)."""
+        b_ = q.shape[0]
         bias = self.attention_bias(mask).to(v.dtype)
         if bias.shape[0] > 1 and b_ != bias.shape[0]:
             # Shifted windows of several images: the (nW, h, N, N) bias
@@ -342,16 +351,12 @@ class ZoeSwinV2FusedAttention(WindowAttention):
             if b_ % num_win:
                 raise ValueError(f'{b_} windows is not a multiple of the '
                                  f'{num_win} windows of the shift mask.')
-            out = torch.cat([
+            return torch.cat([
                 _attention(q[i:i + num_win], k[i:i + num_win],
                            v[i:i + num_win], bias, dropout_p)
                 for i in range(0, b_, num_win)
             ])
-        else:
-            out = _attention(q, k, v, bias, dropout_p)
-        out = out.transpose(1, 2).reshape(b_, n, c)
-        out = self.proj(out)
-        return self.proj_drop(out)
+        return _attention(q, k, v, bias, dropout_p)
 
     def extra_repr(self) -> str:
         return (f'dim={self.dim}, window_size={tuple(self.window_size)}, '
