@@ -217,6 +217,54 @@ def test_log_binomial_buffers_and_values():
     torch.testing.assert_close(out.sum(1), torch.ones(1, 7, 1))
 
 
+@pytest.mark.parametrize('strip_bytes', [1, 3 * 8 * 5 * 4, 2**30])
+def test_log_binomial_expectation_matches_unfused(monkeypatch, strip_bytes):
+    """``LogBinomial.expectation`` (strips of rows of any size, the last one
+    partial; probabilities recomputed in the backward pass) gives the value
+    and the gradients (p, t, values) of ``sum(lb(p, t) * values, 1)``:
+    within float32 rounding of float64 autograd inside the clamp bounds, and
+    like float32 autograd at and beyond both bounds."""
+    from mmzoe.models.layers import log_binomial as lbm
+    monkeypatch.setattr(lbm, '_STRIP_BYTES', strip_bytes)
+    lb = LogBinomial(8)
+    gen = torch.Generator().manual_seed(0)
+    values = 10 * torch.rand(2, 8, 7, 5, generator=gen)
+    grad_out = torch.randn(2, 1, 7, 5, generator=gen)
+
+    def run(p, t, fused, dt):
+        leaves = [x.to(dt).clone().requires_grad_() for x in (p, t, values)]
+        if fused:
+            out = lb.expectation(*leaves)
+        else:
+            out = torch.sum(lb.to(dt)(leaves[0], leaves[1]) * leaves[2],
+                            dim=1, keepdim=True)
+            lb.float()
+        out.backward(grad_out.to(dt))
+        return [out.detach().double()] + [x.grad.double() for x in leaves]
+
+    def check(got, ref, tol):
+        for name, a, b in zip(('depth', 'p', 't', 'values'), got, ref):
+            assert a.shape == b.shape, name
+            assert b.abs().max() > 0, name
+            assert ((a - b).abs().max() / b.abs().max()) < tol, name
+
+    p = 0.02 + 0.96 * torch.rand(2, 7, 5, generator=gen)
+    t = 0.3 + 3 * torch.rand(2, 1, 7, 5, generator=gen)
+    got = run(p, t, True, torch.float32)
+    assert got[0].shape == (2, 1, 7, 5)
+    check(got, run(p, t, False, torch.float64), 1e-5)
+
+    # clamp bounds: below, at (float32 1e-4) and above eps / 1 - eps
+    p[0, 0] = torch.tensor([0.0, 5e-5, 1e-4, 0.5, 0.3])
+    p[1, 0] = torch.tensor([1 - 1e-4, 1 - 5e-5, 1.0, 0.7, 0.4])
+    t.fill_(1.0)
+    got = run(p, t, True, torch.float32)
+    assert all(torch.isfinite(g).all() for g in got)
+    check(got, run(p, t, False, torch.float32), 1e-4)
+    with pytest.raises(ValueError, match='values must have shape'):
+        lb.expectation(p, t, values[:, :4])
+
+
 def test_conditional_log_binomial():
     clb = ConditionalLogBinomial(5, 3, n_classes=8, min_temp=0.5,
                                  max_temp=4.0)

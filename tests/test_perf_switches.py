@@ -103,16 +103,19 @@ def test_fused_attention_matches_timm(with_mask, batch):
         assert _rel(grads[1][name], g) < 1e-4, name
 
 
-@pytest.mark.parametrize('bias_kind', ['shared', 'per_window', 'shift'])
+@pytest.mark.parametrize('bias_kind',
+                         ['shared', 'per_window', 'shift', 'one_window'])
 @pytest.mark.parametrize('chunk_bytes', [1, 3 * 2 * 16 * 16 * 4, 2**30])
 def test_biased_attention_in_chunks(monkeypatch, bias_kind, chunk_bytes):
     """The custom function (window chunks of any size; a separate shift mask
-    repeating per image) gives the output and the gradients of
+    repeating per image; probabilities kept instead of a bias of the same
+    size) gives the output and the gradients of
     ``softmax(q kᵀ + bias + mask) v`` that autograd gives (float64)."""
     from mmzoe.models.backbones import swinv2_fused_attention as fa
     monkeypatch.setattr(fa, '_CHUNK_BYTES', chunk_bytes)
     gen = torch.Generator().manual_seed(0)
-    shape = (14, 2, 16, 8)  # windows (2 images x 7), heads, tokens, dim
+    # windows (2 images x 7, or one), heads, tokens, dim
+    shape = (1 if bias_kind == 'one_window' else 14, 2, 16, 8)
     q, k, v = (torch.randn(shape, generator=gen, dtype=torch.float64)
                for _ in range(3))
     lead = 14 if bias_kind == 'per_window' else 1
@@ -127,6 +130,8 @@ def test_biased_attention_in_chunks(monkeypatch, bias_kind, chunk_bytes):
         leaves = [t.clone().requires_grad_() for t in (q, k, v, bias)]
         if fused:
             out = fa._BiasedAttention.apply(*leaves, mask)
+            assert out.grad_fn.keep_probs == (
+                bias_kind in ('per_window', 'one_window'))
         else:
             qq, kk, vv, bb = leaves
             logits = qq @ kk.transpose(-2, -1) + bb
@@ -141,6 +146,25 @@ def test_biased_attention_in_chunks(monkeypatch, bias_kind, chunk_bytes):
         assert g_fused.shape == g_ref.shape, name
         # (the backward computes the softmax in float32)
         assert _rel(g_fused, g_ref) < 2e-6, name
+
+
+def test_biased_attention_forward_uses_the_fused_kernel():
+    """With a position bias that requires a gradient, the forward pass still
+    runs torch's fused CPU kernel (a mask that requires grad sends
+    ``scaled_dot_product_attention`` to its unfused math path)."""
+    from torch.profiler import profile
+
+    from mmzoe.models.backbones import swinv2_fused_attention as fa
+    gen = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn((2, 2, 16, 8), generator=gen).requires_grad_()
+               for _ in range(3))
+    bias = torch.randn((1, 2, 16, 16), generator=gen).requires_grad_()
+    with profile() as prof:
+        out = fa._BiasedAttention.apply(q, k, v, bias, None)
+    names = {e.name for e in prof.events()}
+    assert not out.grad_fn.keep_probs
+    assert 'aten::_scaled_dot_product_attention_math' not in names, names
+    assert any('flash_attention' in n for n in names), names
 
 
 def test_fused_attention_bias_cache_invalidation():
@@ -224,6 +248,7 @@ def tiny_ref():
     dict(backbone__attn_impl='sdpa_nocache'),
     dict(neck__channels_last=True),
     dict(backbone__attn_impl='sdpa', neck__channels_last=True),
+    dict(decode_head__fused_expectation=True),
 ])
 def test_fp32_switches_within_1e5(tiny_ref, switches):
     ref_model, x, ref_depth = tiny_ref
@@ -300,6 +325,30 @@ def test_activation_checkpointing_same_loss_and_grads(tiny_ref, attn_impl):
     }
     for name, g in g0.items():
         assert _rel(g1[name], g) < _grad_tol(name), name
+
+
+@pytest.mark.parametrize('with_cp', [False, True])
+def test_fused_expectation_same_loss_and_grads(tiny_ref, with_cp):
+    """``decode_head.fused_expectation`` (probabilities recomputed in the
+    backward pass) trains like the unfused head, with and without
+    checkpointing; asking for the probabilities still gives them."""
+    ref_model, x, _ = tiny_ref
+    state = ref_model.state_dict()
+    loss0, g0 = _train_loss_and_grads(_tiny_model(state), x)
+    fused = _tiny_model(state, decode_head__fused_expectation=True,
+                        decode_head__with_cp=with_cp)
+    loss1, g1 = _train_loss_and_grads(fused, x)
+    assert abs(float(loss1 - loss0)) <= 1e-5 * abs(float(loss0))
+    assert g0.keys() == g1.keys()
+    for name, g in g0.items():
+        assert _rel(g1[name], g) < _grad_tol(name), name
+    fused.eval()
+    with torch.no_grad():
+        feats = fused.neck(fused.backbone(x))
+        extras = fused.decode_head(feats, return_extras=True)
+        depth = fused.decode_head(feats)
+    assert extras['probs'].shape[1] == fused.decode_head.n_bins
+    assert _rel(depth, extras['metric_depth']) < 1e-6
 
 
 def test_fused_attention_training_matches_timm(tiny_ref):

@@ -77,12 +77,30 @@ class _BiasedAttention(torch.autograd.Function):
     (chunk, h, N, N) sum of bias and shift mask is the only per-window bias
     ever built, so neither a (windows, h, N, N) bias nor its gradient is
     kept (the largest tensors of a SwinV2 block at 384x384).
+
+    When the probabilities are no larger than the bias (one window in the
+    call, no shift mask, float32: SwinV2-B's last two stages at batch 1), the
+    forward pass computes and keeps them **instead of** the bias, so the
+    backward pass does not recompute them; the saved memory is the same.
     """
 
     @staticmethod
     def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 bias: torch.Tensor,
                 mask: Optional[torch.Tensor]) -> torch.Tensor:
+        # Detached: torch's CPU flash kernel refuses a mask that requires a
+        # gradient (even with grad mode off, as here) and falls back to the
+        # unfused math path, ~3x slower.
+        q, k, v, bias = q.detach(), k.detach(), v.detach(), bias.detach()
+        ctx.bias_dtype = bias.dtype
+        ctx.keep_probs = (mask is None and bias.shape[0] == q.shape[0]
+                          and q.dtype in (torch.float32, torch.float64))
+        if ctx.keep_probs:
+            probs = torch.softmax(
+                torch.matmul(q, k.transpose(-2, -1)).add_(bias), dim=-1)
+            out = torch.matmul(probs, v)
+            ctx.save_for_backward(q, k, v, probs, out, None)
+            return out
         out = torch.empty_like(q)
         for i, j, m in _window_chunks(q, k, mask):
             b = bias if bias.shape[0] == 1 else bias[i:j]
@@ -96,6 +114,7 @@ class _BiasedAttention(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):
         q, k, v, bias, out, mask = ctx.saved_tensors
+        saved_probs = bias if ctx.keep_probs else None
         grad_out = grad_out.to(v.dtype)
         need_q, need_k, need_v, need_bias = ctx.needs_input_grad[:4]
         grad_q = torch.empty_like(q) if need_q else None
@@ -103,18 +122,20 @@ class _BiasedAttention(torch.autograd.Function):
         grad_v = torch.empty_like(v) if need_v else None
         shared_bias = bias.shape[0] == 1
         grad_bias = None
-        if need_bias:
-            grad_bias = (torch.zeros(bias.shape, dtype=torch.float32,
-                                     device=bias.device)
-                         if shared_bias else torch.empty_like(bias))
+        if need_bias and not shared_bias:
+            grad_bias = torch.empty_like(bias)
         for i, j, m in _window_chunks(q, k, mask):
-            b = bias if shared_bias else bias[i:j]
             d_out = grad_out[i:j]
-            logits = torch.matmul(q[i:j], k[i:j].transpose(-2, -1)).add_(b)
-            if mask is not None:
-                logits.add_(mask[m:m + j - i])
-            probs = torch.softmax(logits, dim=-1, dtype=torch.float32)
-            del logits
+            if saved_probs is not None:
+                probs = saved_probs[i:j]
+            else:
+                b = bias if shared_bias else bias[i:j]
+                logits = torch.matmul(q[i:j],
+                                      k[i:j].transpose(-2, -1)).add_(b)
+                if mask is not None:
+                    logits.add_(mask[m:m + j - i])
+                probs = torch.softmax(logits, dim=-1, dtype=torch.float32)
+                del logits
             # dS = P * (dP - rowsum(dO * O)), dP = dO vᵀ
             row = (d_out.float() * out[i:j].float()).sum(-1, keepdim=True)
             grad_s = torch.matmul(d_out, v[i:j].transpose(-2, -1)).float()
@@ -125,7 +146,13 @@ class _BiasedAttention(torch.autograd.Function):
             del probs
             if need_bias:
                 if shared_bias:
-                    grad_bias.add_(grad_s.sum(0, keepdim=True))
+                    part = (grad_s if j - i == 1 else
+                            grad_s.sum(0, keepdim=True))
+                    # grad_s is not written after this point: no copy.
+                    if grad_bias is None:
+                        grad_bias = part
+                    else:
+                        grad_bias.add_(part)
                 else:
                     grad_bias[i:j] = grad_s
             grad_s = grad_s.to(q.dtype)
@@ -136,7 +163,7 @@ class _BiasedAttention(torch.autograd.Function):
                              out=grad_k[i:j])
             del grad_s
         if need_bias:
-            grad_bias = grad_bias.to(bias.dtype)
+            grad_bias = grad_bias.to(ctx.bias_dtype)
         return grad_q, grad_k, grad_v, grad_bias, None
 
 

@@ -116,6 +116,13 @@ class ZoeDepthHead(BaseDecodeHead):
             upsample-then-convolve up to rounding, 2.3 GFLOP less at 384²;
             see ``ZoeConditionalLogBinomial``). Defaults to False
             (upstream's order).
+        fused_expectation (bool): Compute the depth ``sum(probs * centres)``
+            with ``ZoeLogBinomial.expectation``: the full-resolution bin
+            probabilities are built in strips of rows and recomputed in the
+            backward pass instead of being kept (the same function up to
+            rounding; less memory, faster on CPU). Not used when
+            ``return_extras`` asks for the probabilities. Defaults to False
+            (upstream's order).
         loss_decode (dict | Sequence[dict]): Loss config(s).
             Defaults to ``dict(type='ZoeSILogLoss')``.
         align_corners (bool): Kept for mmseg (the estimator reads it).
@@ -149,6 +156,7 @@ class ZoeDepthHead(BaseDecodeHead):
                  clb_bottleneck_factor: int = 2,
                  clb_p_eps: float = 1e-4,
                  clb_project_condition: bool = False,
+                 fused_expectation: bool = False,
                  loss_decode: Union[ConfigType, Sequence[ConfigType]] = dict(
                      type='ZoeSILogLoss'),
                  align_corners: bool = True,
@@ -198,6 +206,7 @@ class ZoeDepthHead(BaseDecodeHead):
         self.dropout = None
 
         self.with_cp = bool(with_cp)
+        self.fused_expectation = bool(fused_expectation)
         self.n_bins = n_bins
         self.bin_embedding_dim = bin_embedding_dim
         self.bin_centers_type = bin_centers_type
@@ -282,6 +291,7 @@ class ZoeDepthHead(BaseDecodeHead):
         for i, feat in enumerate((r4, r3, r2, r1)):
             b_prev, centers, prev_emb = self._run(self._attractor_stage, i,
                                                   feat, b_prev, prev_emb)
+        fused = self.fused_expectation and not return_extras
         if self._use_cp():
             # Two checkpoint segments: the backward pass then holds the
             # full-resolution activations of only one at a time.
@@ -289,15 +299,21 @@ class ZoeDepthHead(BaseDecodeHead):
                 self._mode_and_temperature, out_conv, rel_depth, prev_emb,
                 use_reentrant=False)
             depth, centers, probs = cp.checkpoint(
-                self._depth, p, t, centers, use_reentrant=False)
+                self._depth, p, t, centers, fused, use_reentrant=False)
         else:
             out_size = out_conv.shape[-2:]
             rel = _upsample_to(rel_depth, out_size)
             last = torch.cat([out_conv, rel], dim=1)
-            # the embedding is upsampled inside, after its 1x1 projection
-            probs = self.conditional_log_binomial(last, prev_emb)
-            centers = _upsample_to(centers, probs.shape[-2:])
-            depth = torch.sum(probs * centers, dim=1, keepdim=True)
+            centers = _upsample_to(centers, out_size)
+            # the embedding is upsampled inside (after its 1x1 projection
+            # with clb_project_condition)
+            if fused:
+                probs = None
+                depth = self.conditional_log_binomial(
+                    last, prev_emb, values=centers)
+            else:
+                probs = self.conditional_log_binomial(last, prev_emb)
+                depth = torch.sum(probs * centers, dim=1, keepdim=True)
         if return_extras:
             return dict(
                 metric_depth=depth, bin_centers=centers, probs=probs)
@@ -328,11 +344,15 @@ class ZoeDepthHead(BaseDecodeHead):
         last = torch.cat([out_conv, rel], dim=1)
         return self.conditional_log_binomial.mode_and_temperature(last, emb)
 
-    def _depth(self, p: Tensor, t: Tensor,
-               centers: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """Bin probabilities and depth: (depth, upsampled centres, probs)."""
-        probs = self.conditional_log_binomial.log_binomial_transform(p, t)
-        centers = _upsample_to(centers, probs.shape[-2:])
+    def _depth(self, p: Tensor, t: Tensor, centers: Tensor,
+               fused: bool) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """Depth from the bin probabilities: (depth, upsampled centres,
+        probs); probs is None when ``fused``."""
+        log_binomial = self.conditional_log_binomial.log_binomial_transform
+        centers = _upsample_to(centers, p.shape[-2:])
+        if fused:
+            return log_binomial.expectation(p, t, centers), centers, None
+        probs = log_binomial(p, t)
         depth = torch.sum(probs * centers, dim=1, keepdim=True)
         return depth, centers, probs
 

@@ -13,6 +13,10 @@ from torch import Tensor
 
 from mmzoe.registry import MODELS
 
+# Fused expectation: bin probabilities are built in strips of image rows of
+# about this many bytes (on CPU, so that each strip stays in cache).
+_STRIP_BYTES = 2**20
+
 
 def _pointwise(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
     """A 1x1 convolution as one matrix product per image.
@@ -51,6 +55,94 @@ def log_binomial_coefficient(n: Tensor, k: Tensor,
     k = k + eps
     return n * torch.log(n) - k * torch.log(k) - (n - k) * torch.log(n - k +
                                                                     eps)
+
+
+def _strip_rows(x: Tensor) -> int:
+    """Rows of ``x`` (B, K, H, W) per strip: ~``_STRIP_BYTES`` on CPU, all
+    of them on other devices (one kernel per operation)."""
+    if x.device.type != 'cpu':
+        return x.shape[2]
+    row_bytes = x.shape[0] * x.shape[1] * x.shape[3] * x.element_size()
+    return max(1, _STRIP_BYTES // max(row_bytes, 1))
+
+
+class _LogBinomialExpectation(torch.autograd.Function):
+    """``sum_k softmax(y / t)_k * values_k`` with the log-binomial logits
+    ``y = (c_k + k ln q) + (K-1-k) ln q̄`` (see :class:`LogBinomial`).
+
+    The forward pass computes the probabilities strip by strip and keeps
+    none of them (only ``p``, ``t``, ``values`` and the result); the
+    backward pass recomputes each strip and applies the softmax-expectation
+    gradient: with ``P = softmax(z)``, ``z = y / t``, ``D = sum_k P_k v_k``:
+    ``dD/dv_k = P_k``, ``dD/dz_k = P_k (v_k - D)``, ``dD/dt = -sum_k
+    dD/dz_k z_k / t``, ``dD/dy_k = dD/dz_k / t``; ``q = clamp(p, eps, 1)``
+    and ``q̄ = clamp(1 - p, eps, 1)`` pass gradients strictly inside their
+    bounds, as ``torch.clamp``'s backward does.
+    """
+
+    @staticmethod
+    def forward(ctx, p: Tensor, t: Tensor, values: Tensor, log_coef: Tensor,
+                k: Tensor, k_rev: Tensor, eps: float) -> Tensor:
+        rows = _strip_rows(values)
+        out = p.new_empty(p.shape)
+        for r in range(0, p.shape[2], rows):
+            probs, _ = _LogBinomialExpectation._strip(
+                p, t, log_coef, k, k_rev, eps, r, rows)
+            out[:, :, r:r + rows] = torch.sum(
+                probs * values[:, :, r:r + rows], dim=1, keepdim=True)
+        ctx.eps = eps
+        ctx.save_for_backward(p, t, values, log_coef, k, k_rev, out)
+        return out
+
+    @staticmethod
+    def _strip(p: Tensor, t: Tensor, log_coef: Tensor, k: Tensor,
+               k_rev: Tensor, eps: float, r: int,
+               rows: int) -> Tuple[Tensor, Tensor]:
+        """Probabilities and tempered logits ``z`` of rows ``r:r + rows``
+        (the order of operations of :meth:`LogBinomial.forward`)."""
+        p_s = p[:, :, r:r + rows]
+        q_bar = torch.clamp(1 - p_s, eps, 1)
+        q = torch.clamp(p_s, eps, 1)
+        z = ((log_coef + k * torch.log(q)) + k_rev * torch.log(q_bar)).div_(
+            t[:, :, r:r + rows])
+        return torch.softmax(z, dim=1), z
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):
+        p, t, values, log_coef, k, k_rev, out = ctx.saved_tensors
+        eps = ctx.eps
+        need_p, need_t, need_v = ctx.needs_input_grad[:3]
+        grad_p = torch.empty_like(p) if need_p else None
+        grad_t = torch.empty_like(t) if need_t else None
+        grad_v = torch.empty_like(values) if need_v else None
+        rows = _strip_rows(values)
+        for r in range(0, p.shape[2], rows):
+            s = slice(r, r + rows)
+            probs, z = _LogBinomialExpectation._strip(
+                p, t, log_coef, k, k_rev, eps, r, rows)
+            g = grad_out[:, :, s]
+            if need_v:
+                torch.mul(probs, g, out=grad_v[:, :, s])
+            if not (need_p or need_t):
+                continue
+            # dD/dz_k = P_k (v_k - D), times the incoming gradient
+            grad_z = (values[:, :, s] - out[:, :, s]).mul_(g).mul_(probs)
+            del probs
+            t_s = t[:, :, s]
+            if need_t:
+                grad_t[:, :, s] = -(grad_z * z).sum(1, keepdim=True) / t_s
+            if need_p:
+                grad_y = grad_z.div_(t_s)
+                p_s = p[:, :, s]
+                q = torch.clamp(p_s, eps, 1)
+                q_bar = torch.clamp(1 - p_s, eps, 1)
+                g_q = (grad_y * k).sum(1, keepdim=True) / q
+                g_q_bar = (grad_y * k_rev).sum(1, keepdim=True) / q_bar
+                g_q = g_q * ((p_s > eps) & (p_s < 1))
+                one_minus = 1 - p_s
+                g_q_bar = g_q_bar * ((one_minus > eps) & (one_minus < 1))
+                grad_p[:, :, s] = g_q - g_q_bar
+        return grad_p, grad_t, grad_v, None, None, None, None
 
 
 @MODELS.register_module(name='ZoeLogBinomial')
@@ -101,6 +193,47 @@ class LogBinomial(nn.Module):
         y = (log_binomial_coefficient(self.K_minus_1, k) + k * torch.log(q) +
              (self.K - 1 - k) * torch.log(q_bar))
         return torch.softmax(y / t, dim=1)
+
+    def expectation(self,
+                    p: Tensor,
+                    t: Union[Tensor, float],
+                    values: Tensor,
+                    eps: float = 1e-4) -> Tensor:
+        """``sum(forward(p, t, eps) * values, dim=1, keepdim=True)`` without
+        keeping the (B, K, H, W) probabilities for the backward pass.
+
+        The probabilities are computed in strips of rows (in float32, also
+        under autocast) and recomputed in the backward pass; the result
+        equals the unfused expression up to rounding (see
+        :class:`_LogBinomialExpectation`).
+
+        Args:
+            p (Tensor): Mode position, (B, H, W) or (B, 1, H, W).
+            t (Tensor | float): Temperature, broadcastable to (B, 1, H, W).
+            values (Tensor): Per-bin values (B, K, H, W), e.g. bin centres.
+            eps (float): Clamp floor for ``p`` and ``1 - p``.
+                Defaults to 1e-4.
+
+        Returns:
+            Tensor: (B, 1, H, W) float32.
+        """
+        if p.ndim == 3:
+            p = p.unsqueeze(1)
+        b, _, h, w = p.shape
+        if values.shape != (b, self.K, h, w):
+            raise ValueError(f'values must have shape {(b, self.K, h, w)}, '
+                             f'got {tuple(values.shape)}')
+        with torch.autocast(device_type=p.device.type, enabled=False):
+            p = p.float().contiguous()
+            t = torch.as_tensor(t, dtype=torch.float32,
+                                device=p.device).expand(b, 1, h, w)
+            values = values.float().contiguous()
+            k = self.k_idx.to(torch.float32)
+            log_coef = log_binomial_coefficient(self.K_minus_1.float(),
+                                                self.k_idx)
+            return _LogBinomialExpectation.apply(p, t.contiguous(), values,
+                                                 log_coef, k,
+                                                 (self.K - 1) - k, float(eps))
 
     def extra_repr(self) -> str:
         return f'n_classes={self.K}'
@@ -206,16 +339,27 @@ class ConditionalLogBinomial(nn.Module):
         return out_act(_pointwise(hidden, conv2.weight.flatten(1),
                                   conv2.bias))
 
-    def forward(self, x: Tensor, cond: Tensor) -> Tensor:
-        """Compute bin probabilities.
+    def forward(self,
+                x: Tensor,
+                cond: Tensor,
+                values: Optional[Tensor] = None) -> Tensor:
+        """Compute bin probabilities, or their expectation of ``values``.
 
         Args:
             x (Tensor): Main input (B, in_channels, H, W).
             cond (Tensor): Condition (B, condition_dim, h, w), at most the
                 size of ``x``.
+            values (Tensor, optional): Per-bin values (B, n_classes, H, W),
+                e.g. bin centres. Given, the result is
+                ``sum(probs * values, dim=1, keepdim=True)`` computed by
+                :meth:`LogBinomial.expectation` (probabilities not kept for
+                the backward pass). Defaults to None.
 
         Returns:
-            Tensor: Probabilities (B, n_classes, H, W).
+            Tensor: Probabilities (B, n_classes, H, W), or the expectation
+            (B, 1, H, W) when ``values`` is given.
         """
-        return self.log_binomial_transform(
-            *self.mode_and_temperature(x, cond))
+        p, t = self.mode_and_temperature(x, cond)
+        if values is not None:
+            return self.log_binomial_transform.expectation(p, t, values)
+        return self.log_binomial_transform(p, t)
