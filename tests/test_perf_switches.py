@@ -408,10 +408,36 @@ def test_benchmark_infer_and_train(bench, tmp_path):
 
     res = bench.main([
         TINY_CFG, '--mode', 'train', '--with-cp', '--amp', 'bf16',
-        '--repeats', '2', '--warmup', '1', '--threads', '1', '--no-flops'
+        '--repeats', '2', '--warmup', '1', '--threads', '1', '--no-flops',
+        '--rss-phases'
     ])
     assert len(res['losses']) == 3
     assert res['trainable_params'] > 0
+    peaks = res['rss_phase_peaks_bytes']
+    assert {'forward', 'backward', 'optimizer'} <= set(peaks), peaks
+    # statm and the kernel's high-water mark batch their counters apart
+    assert 0 < max(peaks.values()) <= 1.01 * bench.process_peak_rss()
+    with pytest.raises(SystemExit):
+        bench.parse_args([TINY_CFG, '--rss-phases'])  # infer mode
+
+
+def test_benchmark_eager_turns_every_switch_off(bench):
+    """``--eager`` gives the upstream-order model of a config with every
+    speed switch on; switches named after it still apply."""
+    cfg_file = osp.join(ROOT, 'configs/_base_/models/zoedepth_swin2b.py')
+    on = bench.load_config(bench.parse_args([cfg_file])).model
+    assert on.backbone.attn_impl == 'sdpa' and on.neck.channels_last
+    assert on.decode_head.clb_project_condition
+    assert on.decode_head.fused_expectation
+    off = bench.load_config(bench.parse_args([cfg_file, '--eager'])).model
+    assert off.backbone.attn_impl == 'timm'
+    assert not off.neck.get('channels_last', False)
+    for key in ('clb_project_condition', 'fused_expectation'):
+        assert not off.decode_head.get(key, False), key
+    mixed = bench.load_config(
+        bench.parse_args([cfg_file, '--eager', '--attn-impl', 'sdpa'])).model
+    assert mixed.backbone.attn_impl == 'sdpa'
+    assert not mixed.decode_head.get('fused_expectation', False)
 
 
 def test_benchmark_data_mode(bench):

@@ -83,6 +83,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--compile', action='store_true',
                         help='torch.compile backbone, neck and decode head')
     parser.add_argument(
+        '--eager', action='store_true',
+        help='every speed switch of the config off first (timm attention, '
+        'NCHW neck, upstream\'s log-binomial order); the switches below '
+        'still apply')
+    parser.add_argument(
         '--attn-impl', choices=ATTN_IMPLS, default=None,
         help='SwinV2 window attention (model.backbone.attn_impl); '
         'default: the config\'s')
@@ -110,6 +115,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='infer: skip the comparison with eager fp32')
     parser.add_argument('--no-flops', action='store_true',
                         help='skip the FLOP count')
+    parser.add_argument(
+        '--rss-phases', action='store_true',
+        help='train, CPU: sample the RSS every 2 ms and print its peak in the '
+        'forward, backward and optimizer phases and between steps')
     parser.add_argument('--lr', type=float, default=1.61e-4,
                         help='train: AdamW learning rate')
     parser.add_argument(
@@ -136,6 +145,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('--repeats must be >= 1 and --warmup >= 0')
     if args.batch_size is not None and args.batch_size < 1:
         parser.error('--batch-size must be >= 1')
+    if args.rss_phases and (args.mode != 'train' or args.device != 'cpu'
+                            or not osp.exists('/proc/self/statm')):
+        parser.error('--rss-phases needs --mode train on CPU under Linux')
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: CUDA is not available here')
     if args.amp == 'fp16' and args.device == 'cpu':
@@ -164,6 +176,8 @@ def load_config(args: argparse.Namespace):
         return cfg
     if 'model' not in cfg:
         raise KeyError(f'{args.config} has no "model" section')
+    if args.eager:
+        cfg.model = eager_reference_cfg(cfg.model)
     model = cfg.model
     if args.attn_impl is not None:
         model.backbone.attn_impl = args.attn_impl
@@ -176,8 +190,13 @@ def load_config(args: argparse.Namespace):
     return cfg
 
 
+# Head switches that change the order of operations (default: upstream's).
+_HEAD_SWITCHES = ('clb_project_condition', 'fused_expectation')
+
+
 def eager_reference_cfg(model_cfg):
-    """The model config with every speed switch off (plain eager fp32)."""
+    """The model config with every speed switch off (plain eager fp32:
+    timm attention, NCHW, upstream's order of operations in the head)."""
     import copy
     ref = copy.deepcopy(model_cfg)
     ref.backbone.attn_impl = 'timm'
@@ -185,6 +204,8 @@ def eager_reference_cfg(model_cfg):
     ref.neck.pop('with_cp', None)
     ref.decode_head.pop('with_cp', None)
     ref.neck.pop('channels_last', None)
+    for key in _HEAD_SWITCHES:
+        ref.decode_head.pop(key, None)
     return ref
 
 
@@ -347,6 +368,48 @@ class PeakMemory:
         return hwm
 
 
+class RssPhases:
+    """Peak RSS per phase of a training step (CPU, Linux).
+
+    A thread reads ``/proc/self/statm`` every ``interval`` seconds and keeps
+    the largest resident set seen under the phase the step last set
+    (``forward``, ``backward``, ``optimizer``, ``between``): where in the
+    step the memory peaks and what the floor between steps is.
+
+    Args:
+        interval (float): Sampling period in seconds. Defaults to 0.002.
+    """
+
+    def __init__(self, interval: float = 0.002) -> None:
+        import threading
+        self.interval = interval
+        self.phase = 'between'
+        self.peaks: Dict[str, int] = {}
+        self._page = os.sysconf('SC_PAGE_SIZE')
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _rss(self) -> int:
+        with open('/proc/self/statm') as f:
+            return int(f.read().split()[1]) * self._page
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss, phase = self._rss(), self.phase
+            if rss > self.peaks.get(phase, 0):
+                self.peaks[phase] = rss
+            self._stop.wait(self.interval)
+
+    def reset(self) -> None:
+        self.peaks = {}
+
+    def stop(self) -> Dict[str, int]:
+        self._stop.set()
+        self._thread.join()
+        return dict(self.peaks)
+
+
 def process_peak_rss() -> int:
     """Peak RSS of this process since it started (bytes)."""
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -500,19 +563,32 @@ def bench_train(cfg, args: argparse.Namespace) -> Dict:
     if args.compile:
         compile_model(model)
     losses: List[float] = []
+    phases = RssPhases() if args.rss_phases else None
+
+    def mark(phase: str) -> None:
+        if phases is not None:
+            phases.phase = phase
 
     def step():
+        if phases is not None and len(losses) == args.warmup:
+            phases.reset()  # peaks of the timed runs only
         optim.zero_grad(set_to_none=True)
+        mark('forward')
         with autocast_ctx(device, args.amp):
             loss_dict = model.loss(inputs, samples)
             loss = sum(v for k, v in loss_dict.items() if 'loss' in k)
+        mark('backward')
         loss.backward()
+        mark('optimizer')
         optim.step()
+        mark('between')
         losses.append(float(loss.detach()))
 
     # Same drop-path draws whatever the switches consumed while building.
     torch.manual_seed(args.seed)
     res.update(timed_stats(step, args, device, bs))
+    if phases is not None:
+        res['rss_phase_peaks_bytes'] = phases.stop()
     res['losses'] = losses
     if not all(torch.isfinite(torch.tensor(losses))):
         raise FloatingPointError(f'non-finite training loss: {losses}')
@@ -690,6 +766,10 @@ def report(res: Dict, args: argparse.Namespace) -> None:
               f'{res["vs_fp32_eager_max_rel_err"]:.3e}, mean rel '
               f'{res["vs_fp32_eager_mean_rel_err"]:.3e}, max abs '
               f'{res["vs_fp32_eager_max_abs_err_m"]:.3e} m')
+    if 'rss_phase_peaks_bytes' in res:
+        print('peak RSS by phase (sampled every 2 ms): ' + ', '.join(
+            f'{k} {_fmt_bytes(v)}'
+            for k, v in res['rss_phase_peaks_bytes'].items()))
     if 'losses' in res:
         print('losses: ' + ', '.join(f'{v:.4f}' for v in res['losses']))
     if 'loadavg_end' in env:
@@ -735,6 +815,11 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         if args.mode != 'data' else None,
         channels_last=bool(cfg.model.neck.get('channels_last', False))
         if args.mode != 'data' else None,
+        **{
+            key: bool(cfg.model.decode_head.get(key, False))
+            if args.mode != 'data' else None
+            for key in _HEAD_SWITCHES
+        },
         tf32=args.tf32 if args.device == 'cuda' else None,
         compile=args.compile,
         with_cp=args.with_cp,

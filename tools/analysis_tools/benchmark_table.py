@@ -29,7 +29,8 @@ HERE = osp.dirname(osp.abspath(__file__))
 
 # name -> benchmark.py flags
 VARIANTS: Dict[str, List[str]] = {
-    'eager': ['--attn-impl', 'timm', '--nchw'],
+    # every switch off: timm attention, NCHW, upstream's log-binomial order
+    'eager': ['--eager'],
     # the config's defaults (zoedepth_swin2b.py: 'sdpa', channels-last)
     'default': [],
     'fused': ['--attn-impl', 'sdpa', '--nchw'],
