@@ -75,6 +75,36 @@ def test_panel_hook_draws_first_n_images(tmp_path):
                           'val_iter_20')) == 2
 
 
+class _TestOnlyRunner:
+    """A test-only runner: mmengine's ``runner.iter`` would build the
+    training loop (and its data set) there."""
+
+    def __init__(self, model, visualizer, log_dir):
+        self.model, self.visualizer, self.log_dir = model, visualizer, log_dir
+
+    @property
+    def iter(self):
+        raise AssertionError('runner.iter read while testing')
+
+
+def test_panel_hook_testing_needs_no_training_loop(tmp_path):
+    with pytest.warns(UserWarning):
+        model = init_model(TINY)
+    vis = Visualizer.get_instance(
+        'zoe_hook_test_only', vis_backends=[dict(type='LocalVisBackend')],
+        save_dir=str(tmp_path / 'vis'))
+    runner = _TestOnlyRunner(model, vis, str(tmp_path / 'log'))
+    hook = HOOKS.build(dict(type='ZoeDepthPanelHook', num_images=2,
+                            with_relative=False))
+    hook.before_test_epoch(runner)
+    batch = _batch(3)
+    with torch.no_grad():
+        outputs = model.test_step(batch)
+    hook.after_test_iter(runner, 0, batch, outputs)
+    files = sorted(os.listdir(tmp_path / 'log' / 'depth_panels' / 'test'))
+    assert files == ['00_img_0.png', '01_img_1.png']
+
+
 def test_panel_hook_arguments():
     with pytest.raises(ValueError):
         HOOKS.build(dict(type='ZoeDepthPanelHook', vmin=3, vmax=1))

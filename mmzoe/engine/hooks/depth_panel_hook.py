@@ -25,8 +25,10 @@ class ZoeDepthPanelHook(Hook):
     RGB tile is the image fed to the model (from ``data_batch['inputs']``, so
     it works for datasets without image files, e.g. NYU ``.mat``). Panels go
     to ``runner.visualizer.add_image`` (every configured vis backend) and,
-    as PNG files, to ``{out_dir}/{mode}_iter_{iter}/`` (``out_dir`` defaults
-    to ``{runner.log_dir}/depth_panels``). Only the main process draws.
+    as PNG files, to ``{out_dir}/val_iter_{iter}/`` or ``{out_dir}/test/``
+    (``out_dir`` defaults to ``{runner.log_dir}/depth_panels``). Testing never
+    reads ``runner.iter``: in a test-only run that would build the training
+    loop, and with it the training data set. Only the main process draws.
 
     Args:
         num_images (int): Samples drawn per validation run. Defaults to 4.
@@ -103,7 +105,11 @@ class ZoeDepthPanelHook(Hook):
         model = _unwrap(runner.model)
         inputs = data_batch['inputs']
         out_dir = self.out_dir or osp.join(runner.log_dir, 'depth_panels')
-        folder = osp.join(out_dir, f'{mode}_iter_{runner.iter}')
+        if mode == 'test':
+            step, folder = 0, osp.join(out_dir, 'test')
+        else:
+            step = runner.iter
+            folder = osp.join(out_dir, f'{mode}_iter_{step}')
         for img, sample in zip(inputs, outputs):
             if self._drawn >= self.num_images:
                 break
@@ -128,8 +134,7 @@ class ZoeDepthPanelHook(Hook):
             base = (osp.splitext(osp.basename(str(img_path)))[0]
                     if img_path else 'sample')
             name = f'{self._drawn:02d}_{base}'
-            runner.visualizer.add_image(f'{mode}_{name}', panel,
-                                        step=runner.iter)
+            runner.visualizer.add_image(f'{mode}_{name}', panel, step=step)
             if self.save_files:
                 import cv2
                 os.makedirs(folder, exist_ok=True)
