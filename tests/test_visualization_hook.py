@@ -35,12 +35,17 @@ def _batch(n, h=48, w=64, seed=0):
     return dict(inputs=inputs, data_samples=samples)
 
 
-def test_panel_hook_draws_first_n_images(tmp_path):
+def _model_and_visualizer(tmp_path, name):
     with pytest.warns(UserWarning):
         model = init_model(TINY)
     vis = Visualizer.get_instance(
-        'zoe_hook_test', vis_backends=[dict(type='LocalVisBackend')],
+        name, vis_backends=[dict(type='LocalVisBackend')],
         save_dir=str(tmp_path / 'vis'))
+    return model, vis
+
+
+def test_panel_hook_draws_first_n_images(tmp_path):
+    model, vis = _model_and_visualizer(tmp_path, 'zoe_hook_test')
     runner = SimpleNamespace(model=model, visualizer=vis, iter=12,
                              log_dir=str(tmp_path / 'log'))
     hook = HOOKS.build(dict(type='ZoeDepthPanelHook', num_images=3))
@@ -88,11 +93,7 @@ class _TestOnlyRunner:
 
 
 def test_panel_hook_testing_needs_no_training_loop(tmp_path):
-    with pytest.warns(UserWarning):
-        model = init_model(TINY)
-    vis = Visualizer.get_instance(
-        'zoe_hook_test_only', vis_backends=[dict(type='LocalVisBackend')],
-        save_dir=str(tmp_path / 'vis'))
+    model, vis = _model_and_visualizer(tmp_path, 'zoe_hook_test_only')
     runner = _TestOnlyRunner(model, vis, str(tmp_path / 'log'))
     hook = HOOKS.build(dict(type='ZoeDepthPanelHook', num_images=2,
                             with_relative=False))

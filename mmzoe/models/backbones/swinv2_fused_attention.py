@@ -63,6 +63,15 @@ def _window_chunks(q: torch.Tensor, k: torch.Tensor,
             yield i, min(i + step, start + group), c
 
 
+def _probs(q: torch.Tensor, k: torch.Tensor, bias: torch.Tensor,
+           mask: Optional[torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
+    """``softmax(q kᵀ + bias (+ mask))`` over keys, computed in ``dtype``."""
+    logits = torch.matmul(q, k.transpose(-2, -1)).add_(bias)
+    if mask is not None:
+        logits.add_(mask)
+    return torch.softmax(logits, dim=-1, dtype=dtype)
+
+
 class _BiasedAttention(torch.autograd.Function):
     """``softmax(q kᵀ + bias + mask) v`` with gradients for q, k, v **and**
     the position bias.
@@ -96,8 +105,7 @@ class _BiasedAttention(torch.autograd.Function):
         ctx.keep_probs = (mask is None and bias.shape[0] == q.shape[0]
                           and q.dtype in (torch.float32, torch.float64))
         if ctx.keep_probs:
-            probs = torch.softmax(
-                torch.matmul(q, k.transpose(-2, -1)).add_(bias), dim=-1)
+            probs = _probs(q, k, bias, None, q.dtype)
             out = torch.matmul(probs, v)
             ctx.save_for_backward(q, k, v, probs, out, None)
             return out
@@ -129,13 +137,10 @@ class _BiasedAttention(torch.autograd.Function):
             if saved_probs is not None:
                 probs = saved_probs[i:j]
             else:
-                b = bias if shared_bias else bias[i:j]
-                logits = torch.matmul(q[i:j],
-                                      k[i:j].transpose(-2, -1)).add_(b)
-                if mask is not None:
-                    logits.add_(mask[m:m + j - i])
-                probs = torch.softmax(logits, dim=-1, dtype=torch.float32)
-                del logits
+                probs = _probs(q[i:j], k[i:j],
+                               bias if shared_bias else bias[i:j],
+                               None if mask is None else mask[m:m + j - i],
+                               torch.float32)
             # dS = P * (dP - rowsum(dO * O)), dP = dO vᵀ
             row = (d_out.float() * out[i:j].float()).sum(-1, keepdim=True)
             grad_s = torch.matmul(d_out, v[i:j].transpose(-2, -1)).float()

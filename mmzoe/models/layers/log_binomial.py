@@ -86,8 +86,8 @@ class _LogBinomialExpectation(torch.autograd.Function):
         rows = _strip_rows(values)
         out = p.new_empty(p.shape)
         for r in range(0, p.shape[2], rows):
-            probs, _ = _LogBinomialExpectation._strip(
-                p, t, log_coef, k, k_rev, eps, r, rows)
+            probs = _LogBinomialExpectation._strip(
+                p, t, log_coef, k, k_rev, eps, r, rows)[0]
             out[:, :, r:r + rows] = torch.sum(
                 probs * values[:, :, r:r + rows], dim=1, keepdim=True)
         ctx.eps = eps
@@ -97,15 +97,16 @@ class _LogBinomialExpectation(torch.autograd.Function):
     @staticmethod
     def _strip(p: Tensor, t: Tensor, log_coef: Tensor, k: Tensor,
                k_rev: Tensor, eps: float, r: int,
-               rows: int) -> Tuple[Tensor, Tensor]:
-        """Probabilities and tempered logits ``z`` of rows ``r:r + rows``
-        (the order of operations of :meth:`LogBinomial.forward`)."""
+               rows: int) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Probabilities, tempered logits ``z``, ``q`` and ``q̄`` of rows
+        ``r:r + rows`` (the order of operations of
+        :meth:`LogBinomial.forward`)."""
         p_s = p[:, :, r:r + rows]
         q_bar = torch.clamp(1 - p_s, eps, 1)
         q = torch.clamp(p_s, eps, 1)
         z = ((log_coef + k * torch.log(q)) + k_rev * torch.log(q_bar)).div_(
             t[:, :, r:r + rows])
-        return torch.softmax(z, dim=1), z
+        return torch.softmax(z, dim=1), z, q, q_bar
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
@@ -118,7 +119,7 @@ class _LogBinomialExpectation(torch.autograd.Function):
         rows = _strip_rows(values)
         for r in range(0, p.shape[2], rows):
             s = slice(r, r + rows)
-            probs, z = _LogBinomialExpectation._strip(
+            probs, z, q, q_bar = _LogBinomialExpectation._strip(
                 p, t, log_coef, k, k_rev, eps, r, rows)
             g = grad_out[:, :, s]
             if need_v:
@@ -134,8 +135,6 @@ class _LogBinomialExpectation(torch.autograd.Function):
             if need_p:
                 grad_y = grad_z.div_(t_s)
                 p_s = p[:, :, s]
-                q = torch.clamp(p_s, eps, 1)
-                q_bar = torch.clamp(1 - p_s, eps, 1)
                 g_q = (grad_y * k).sum(1, keepdim=True) / q
                 g_q_bar = (grad_y * k_rev).sum(1, keepdim=True) / q_bar
                 g_q = g_q * ((p_s > eps) & (p_s < 1))
@@ -231,9 +230,9 @@ class LogBinomial(nn.Module):
             k = self.k_idx.to(torch.float32)
             log_coef = log_binomial_coefficient(self.K_minus_1.float(),
                                                 self.k_idx)
-            return _LogBinomialExpectation.apply(p, t.contiguous(), values,
-                                                 log_coef, k,
-                                                 (self.K - 1) - k, float(eps))
+            return _LogBinomialExpectation.apply(
+                p, t.contiguous(), values, log_coef, k, (self.K - 1) - k,
+                float(eps))
 
     def extra_repr(self) -> str:
         return f'n_classes={self.K}'
