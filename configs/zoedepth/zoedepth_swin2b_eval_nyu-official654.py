@@ -26,3 +26,10 @@ test_evaluator = dict(
 val_evaluator = test_evaluator
 test_cfg = dict(type='TestLoop')
 val_cfg = dict(type='ValLoop')
+# Evaluation only: drop the training set that _base_/datasets/nyu_labeled.py
+# defines (MMEngine's Runner wants train_dataloader, train_cfg and
+# optim_wrapper all set or all None; mmseg's tools/test.py builds the same
+# Runner).
+train_dataloader = None
+train_cfg = None
+optim_wrapper = None

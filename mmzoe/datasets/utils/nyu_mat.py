@@ -4,7 +4,10 @@ A MATLAB v7.3 ``.mat`` is an HDF5 file with a 512-byte MATLAB header in the
 user block. MATLAB stores arrays column-major, so h5py shows every array with
 its dimensions reversed: the MATLAB ``480x640x3x1449`` ``images`` array reads
 as ``(1449, 3, 640, 480)``, and ``f['images'][i].T`` is image ``i`` as MATLAB
-shows it (``480x640x3`` RGB). No rotation is involved anywhere.
+shows it (``480x640x3`` RGB). No rotation is involved anywhere. The real
+frames are landscape (480 rows, 640 columns); a file whose frames read as
+portrait (e.g. ``(N, 3, 480, 640)`` in h5py, 640x480 frames) was written
+transposed and is refused with an error naming it.
 
 :class:`NYULabeledMatReader` reads one sample at a time (one file handle per
 process), :func:`write_nyu_labeled_mat` writes the real layout from arrays in
@@ -25,6 +28,9 @@ except ImportError:  # pragma: no cover - h5py is a runtime requirement
 from .nyu_meta import nyu894_names
 
 DEPTH_KEYS = ('depths', 'rawDepths')
+#: (rows, columns) of every frame of the real file: landscape. Smaller
+#: (synthetic) files may use other sizes, but never portrait frames.
+NYU_FRAME_SHAPE = (480, 640)
 
 
 def _require_h5py() -> None:
@@ -173,6 +179,14 @@ class NYULabeledMatReader:
             raise ValueError(f'{path}: dataset "images" has dtype '
                              f'{images.dtype}, expected uint8')
         n, _, w, h = images.shape
+        if h > w:
+            raise ValueError(
+                f'{path}: frames are {h}x{w} (rows x columns, portrait); NYU '
+                f'Depth V2 labeled frames are {NYU_FRAME_SHAPE[0]}x'
+                f'{NYU_FRAME_SHAPE[1]} (h5py shape (N, 3, '
+                f'{NYU_FRAME_SHAPE[1]}, {NYU_FRAME_SHAPE[0]})): the file is '
+                'transposed (its arrays were written without reversing '
+                'MATLAB\'s dimension order)')
         for key in keys[1:]:
             dset = f[key]
             if dset.shape != (n, w, h):
