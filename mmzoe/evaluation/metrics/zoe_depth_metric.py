@@ -137,6 +137,9 @@ class ZoeDepthMetric(BaseMetric):
         output_dir (str, optional): if set, write
             ``per_image_metrics.csv`` (image path, valid pixel count, each
             metric) there.
+        keep_results (bool): accepted for MMSegmentation's
+            ``tools/test.py --out``, which sets it (for its ``IoUMetric``)
+            next to ``output_dir``; the per-image CSV needs nothing more.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
         prefix (str, optional): prefix of the metric names.
     """
@@ -151,6 +154,7 @@ class ZoeDepthMetric(BaseMetric):
                  median_scaling: bool = False,
                  rescale_eigen_crop: bool = False,
                  output_dir: Optional[str] = None,
+                 keep_results: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  **kwargs) -> None:
