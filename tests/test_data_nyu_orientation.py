@@ -1,4 +1,5 @@
-"""A transposed NYU labeled .mat (portrait frames) is an error naming it."""
+"""NYU labeled .mat layout: a transposed file (portrait frames) is an error
+naming it; the sparse test-file writer."""
 import h5py
 import numpy as np
 import pytest
@@ -46,3 +47,28 @@ def test_small_portrait_file_is_refused_landscape_accepted(tmp_path):
     square = tmp_path / 'square.mat'   # square frames cannot be told apart
     _write(square, 6, 6)
     assert NYULabeledMatReader(str(square)).read_depth(0).shape == (6, 6)
+
+
+def test_sparse_file_for_tests(tmp_path):
+    """write_nyu_labeled_mat(num_images=, indices=): only the given frames
+    are written (one chunk per frame), the others read as zeros."""
+    path = tmp_path / 'sparse.mat'
+    depth = np.full((2, 6, 8), 2.5, np.float32)
+    write_nyu_labeled_mat(str(path), np.full((2, 6, 8, 3), 7, np.uint8),
+                          depth, np.ones((2, 6, 8), np.uint16),
+                          num_images=10, indices=[3, 8])
+    with h5py.File(path, 'r') as f:
+        assert f['images'].shape == (10, 3, 8, 6)
+        assert f['images'].chunks == (1, 3, 8, 6)
+        assert f['images'].id.get_num_chunks() == 2
+    reader = NYULabeledMatReader(str(path))
+    assert reader.num_images == 10
+    assert (reader.read_image(3) == 7).all() and (reader.read_image(8) == 7
+                                                  ).all()
+    assert (reader.read_image(4) == 0).all()
+    assert (reader.read_depth(8) == 2.5).all()
+    assert (reader.read_depth(0) == 0).all()
+    with pytest.raises(ValueError, match='sparse.mat.*distinct'):
+        write_nyu_labeled_mat(str(path), np.zeros((2, 6, 8, 3), np.uint8),
+                              depth, np.zeros((2, 6, 8), np.uint16),
+                              num_images=10, indices=[3, 3])

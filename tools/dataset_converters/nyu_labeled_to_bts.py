@@ -88,7 +88,8 @@ def convert(mat: str, out: str, split: str = 'official',
             jpg, png = bts_encode_frame(reader.read_image(i),
                                         reader.read_depth(i),
                                         source=f'{mat}[{i}]')
-            rgb_name, depth_name = f'rgb_{i:05d}.jpg', f'sync_depth_{i:05d}.png'
+            rgb_name = f'rgb_{i:05d}.jpg'
+            depth_name = f'sync_depth_{i:05d}.png'
             with open(osp.join(folder, rgb_name), 'wb') as f:
                 f.write(jpg)
             with open(osp.join(folder, depth_name), 'wb') as f:

@@ -74,7 +74,7 @@ def bts_depth_millimetres(depth: np.ndarray) -> np.ndarray:
 def bts_encode_frame(rgb: np.ndarray,
                      depth: np.ndarray,
                      source: str = 'frame') -> Tuple[bytes, bytes]:
-    """The bytes of the export's ``rgb_XXXXX.jpg`` and ``sync_depth_XXXXX.png``.
+    """The bytes of the export's ``rgb_XXXXX.jpg`` / ``sync_depth_XXXXX.png``.
 
     Args:
         rgb (np.ndarray): 480x640x3 uint8 RGB image (the ``.mat`` array).
