@@ -203,8 +203,10 @@ def test_converter_files_give_the_mat_metrics(mat_file, tmp_path, capsys):
     assert set(got_files) == set(got_mat) and 'abs_rel' in got_mat
     for key, value in got_mat.items():
         assert np.isfinite(value), key
+        # the acceptance bound is 1e-6; the two paths give the same floats
         assert abs(got_files[key] - value) <= 1e-6, (key, got_files[key],
                                                     value)
+        assert got_files[key] == value, (key, got_files[key], value)
 
 
 def test_converter_errors(mat_file, tmp_path, capsys):
