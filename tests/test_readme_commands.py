@@ -60,7 +60,7 @@ DOC_FILES = ['README.md'] + sorted(
     osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'docs', '*.md')))
 SHELL_LANGS = ('bash', 'sh', 'shell', 'console')
 INTERPRETERS = ('python', 'python3', '.venv/bin/python')
-TIMEOUT_S = 240
+TIMEOUT_S = 600  # per command; generous for a loaded shared machine
 
 # --------------------------------------------------------------- parsing
 _FENCE = re.compile(r'^(\s*)```\s*([\w+-]*)\s*$')
