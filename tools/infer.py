@@ -211,6 +211,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from mmzoe.apis import ImageLoadError, inference_depth, init_model
     from mmzoe.apis import load_rgb_image
+    from mmzoe.utils.tool_errors import NonFiniteError
     from mmzoe.visualization import NYU_INTRINSICS
 
     try:
@@ -253,8 +254,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                 return_relative=args.panel, batch_size=args.batch_size)
         except Exception as err:  # report the batch, go on with the rest
             print(file=sys.stderr)
-            _error(f'{", ".join(p for p, _ in loaded)}: inference failed: '
-                   f'{type(err).__name__}: {err}')
+            if isinstance(err, NonFiniteError) and err.index is not None:
+                _error(f'{loaded[err.index][0]}: {err.detail}')
+            else:
+                _error(f'{", ".join(p for p, _ in loaded)}: inference '
+                       f'failed: {type(err).__name__}: {err}')
             failed.extend(p for p, _ in loaded)
             for _ in loaded:
                 progress.update()

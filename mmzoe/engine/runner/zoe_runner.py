@@ -23,9 +23,10 @@ import atexit
 import copy
 import datetime
 import os
+import re
 import subprocess
 import warnings
-from typing import Dict, Optional, Union
+from typing import Callable, Dict, Optional, Union
 
 import torch.distributed as torch_dist
 import torch.nn as nn
@@ -39,6 +40,8 @@ from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
 from mmzoe.registry import RUNNERS
+from mmzoe.utils.checkpoint_coverage import (check_checkpoint_covers_model,
+                                             checkpoint_coverage_problems)
 from mmzoe.utils.cpu_runtime import configure_cpu_runtime
 
 
@@ -181,6 +184,55 @@ class ZoeRunner(Runner):
                 wrapper_type, DistributedDataParallel):
             default_args['device_ids'] = None
         return MODEL_WRAPPERS.build(wrapper_cfg, default_args=default_args)
+
+    def load_checkpoint(self,
+                        filename: str,
+                        map_location: Union[str, Callable] = 'cpu',
+                        strict: bool = False,
+                        revise_keys: list = [(r'^module.', '')]):
+        """MMEngine's loading, refusing checkpoints that do not cover the
+        model (``tools/test.py``, ``load_from``, ``--resume``).
+
+        The rule is :func:`mmzoe.utils.checkpoint_coverage.
+        checkpoint_coverage_problems` (the one of ``init_model``: only
+        training-only modules may be absent). ``allow_partial_load=True`` in
+        the config (``--cfg-options allow_partial_load=True``) turns the
+        error into a warning for a deliberate partial load.
+
+        Args:
+            filename (str): The checkpoint.
+            map_location (str | Callable): See MMEngine. Defaults to 'cpu'.
+            strict (bool): See MMEngine. Defaults to False.
+            revise_keys (list): See MMEngine. Defaults to stripping
+                ``module.``.
+
+        Returns:
+            dict: The loaded checkpoint.
+        """
+        checkpoint = super().load_checkpoint(
+            filename, map_location=map_location, strict=strict,
+            revise_keys=revise_keys)
+        state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(
+            checkpoint, dict) else checkpoint
+        for pattern, replacement in revise_keys:
+            state_dict = {
+                re.sub(pattern, replacement, k): v
+                for k, v in state_dict.items()
+            }
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        if self.cfg.get('allow_partial_load', False):
+            problems = checkpoint_coverage_problems(model, state_dict)
+            if problems:
+                self.logger.warning(
+                    f'{filename}: partial load (allow_partial_load=True): '
+                    + '; '.join(problems))
+        else:
+            check_checkpoint_covers_model(
+                model, state_dict, filename,
+                hint='For a deliberate partial load add --cfg-options '
+                'allow_partial_load=True')
+        return checkpoint
 
 
 def build_runner(cfg) -> Runner:
