@@ -229,6 +229,10 @@ def run_tool(main: Callable[[], None], prog: str) -> None:
         described = describe_error(err)
         if described is None:
             raise
-        line, code = described
-        print(f'{prog}: error: {line}', file=sys.stderr, flush=True)
-        sys.exit(code)
+    else:
+        return
+    # Exit outside the except block: the SystemExit then does not keep the
+    # error's traceback (and the runner in its frames) alive at exit.
+    line, code = described
+    print(f'{prog}: error: {line}', file=sys.stderr, flush=True)
+    sys.exit(code)
