@@ -131,7 +131,9 @@ class ZoeDivergenceHook(Hook):
         """Log a skipped iteration, restore buffers, stop if it repeats."""
         loss = None
         if isinstance(outputs, dict) and 'loss' in outputs:
-            loss = float(outputs['loss'])
+            value = outputs['loss']
+            loss = float(value.detach() if isinstance(value, torch.Tensor)
+                         else value)
         bad = self._grad_skipped or (loss is not None
                                      and not math.isfinite(loss))
         flag = torch.tensor([1.0 if bad else 0.0])

@@ -246,8 +246,8 @@ class ZoeDepthEstimator(DepthEstimator):
             f'image {i} of the batch'
         raise NonFiniteError(
             f'the predicted depth has {bad} NaN/inf value(s) of '
-            f'{depth[i].numel()}; the model weights are diverged or broken '
-            '(check the checkpoint)', name=name, index=i)
+            f'{depth[i].numel()}; the weights are diverged (training) or '
+            'the checkpoint is broken', name=name, index=i)
 
     def postprocess_result(self,
                            outs: Dict[str, Tensor],
