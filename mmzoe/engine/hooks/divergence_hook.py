@@ -40,9 +40,9 @@ class ZoeDivergenceHook(Hook):
     norm over all of them, a torch optimizer step pre-hook, so it works with
     any optim wrapper and after gradient clipping, which would otherwise
     spread a NaN norm to every gradient). A non-finite norm drops the
-    gradients, so the step changes nothing, and the model buffers (e.g.
-    BatchNorm running statistics, updated in the forward pass) are restored
-    to their values before the iteration. An iteration whose loss is NaN or
+    gradients, so the step changes nothing, and the model's floating-point
+    buffers and BatchNorm counters (running statistics, updated in the
+    forward pass) are restored to their values before the iteration. An iteration whose loss is NaN or
     infinite counts as skipped too (e.g. when AMP's grad scaler skipped the
     step itself). Each skipped iteration is logged with its number; after
     more than ``max_skipped_steps`` skipped iterations in a row the run stops
@@ -83,7 +83,12 @@ class ZoeDivergenceHook(Hook):
         self._in_a_row = []
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        self._buffers = [b for b in model.buffers()]
+        # What a forward pass may change: floating-point buffers (running
+        # statistics) and BatchNorm's counters, not constant index tables.
+        self._buffers = [
+            b for name, b in model.named_buffers()
+            if b.is_floating_point() or name.endswith('num_batches_tracked')
+        ]
         for optimizer in _optimizers(runner.optim_wrapper):
             self._handles.append(
                 optimizer.register_step_pre_hook(self._check_gradients))
