@@ -10,8 +10,9 @@ Writes per image ``<name>_depth.png`` (uint16, millimetres, 0 = invalid),
 fixed range, colour bar in metres), with ``--panel`` ``<name>_panel.png``
 (RGB | relative depth | GT | prediction) and with ``--ply`` ``<name>.ply``
 (coloured point cloud, one vertex per valid pixel). Images that cannot be
-read are reported by name, the others are still processed, and the exit
-code is then 1.
+read (or whose predicted depth has a NaN/inf value) are reported by name and
+get no output files, the others are still processed, and the exit code is
+then 1.
 """
 import argparse
 import glob
