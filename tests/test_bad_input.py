@@ -7,6 +7,7 @@ The tools run in this process (``main(argv)`` of ``tools/train.py`` /
 import importlib.util
 import os.path as osp
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -76,16 +77,25 @@ def good_ckpt(tmp_path_factory) -> str:
     return path
 
 
+def _main(module, argv: list):
+    try:
+        module.main(argv)
+    except SystemExit as e:
+        return e.code
+    return 0
+
+
 def _run(tool: str, argv: list, capsys, monkeypatch):
     """Run a tool's main in-process: (exit code, stderr lines)."""
     monkeypatch.delenv('MMZOE_TRACEBACK', raising=False)
     module = _load_tool(tool)
     capsys.readouterr()
-    try:
-        module.main(argv)
-        code = 0
-    except SystemExit as e:
-        code = e.code
+    # Library warnings (printed once per process, so depending on the tests
+    # that ran before) would add lines to stderr; the tools' own line is
+    # what is checked.
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        code = _main(module, argv)
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     return code, err
 

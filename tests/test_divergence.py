@@ -4,6 +4,7 @@ naming the image."""
 import glob
 import importlib.util
 import os.path as osp
+import warnings
 
 import numpy as np
 import pytest
@@ -41,14 +42,23 @@ def _data_opts(root: str) -> list:
             for s in ('train', 'val', 'test')]
 
 
+def _main(module, argv: list):
+    try:
+        return module.main(argv) or 0
+    except SystemExit as e:
+        return e.code
+
+
 def _run(tool: str, argv: list, capsys, monkeypatch):
     monkeypatch.delenv('MMZOE_TRACEBACK', raising=False)
     module = _load(osp.join(REPO, 'tools', f'{tool}.py'), f'tool_{tool}')
     capsys.readouterr()
-    try:
-        code = module.main(argv) or 0
-    except SystemExit as e:
-        code = e.code
+    # Library warnings (printed once per process, so depending on the tests
+    # that ran before) would add lines to stderr; the tools' own line is
+    # what is checked.
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        code = _main(module, argv)
     out = capsys.readouterr()
     err = [ln for ln in out.err.splitlines() if ln.strip()]
     return code, err, out.out
