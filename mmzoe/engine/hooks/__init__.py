@@ -1,3 +1,4 @@
 from .depth_panel_hook import ZoeDepthPanelHook
+from .zoe_checkpoint_hook import ZoeCheckpointHook
 
-__all__ = ['ZoeDepthPanelHook']
+__all__ = ['ZoeDepthPanelHook', 'ZoeCheckpointHook']
