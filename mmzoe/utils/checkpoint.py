@@ -256,7 +256,10 @@ def _download(url: str, model_dir: Optional[str] = None,
     name = file_name or osp.basename(urlparse(url).path) or 'checkpoint.pth'
     cached = osp.join(model_dir, name)
     if not osp.isfile(cached):
-        download_url_to_file(url, cached, progress=False)
+        try:
+            download_url_to_file(url, cached, progress=False)
+        except OSError as e:  # URLError, HTTPError, refused connection
+            raise ToolInputError(f'{url}: download failed ({e})') from e
     return cached
 
 

@@ -108,9 +108,8 @@ class ZoeCheckpointHook(CheckpointHook):
         runner.message_hub.update_info(MID_EPOCH_KEY, None)
         self._write(runner, self.filename_tmpl.format(step), meta)
         if evicted is not None and evicted != step:
-            self._remove(
-                self.file_backend.join_path(self.out_dir,
-                                            self.filename_tmpl.format(evicted)))
+            name = self.filename_tmpl.format(evicted)
+            self._remove(self.file_backend.join_path(self.out_dir, name))
         self._remove(previous_mid)
 
     def _save_resumable_now(self, runner) -> None:

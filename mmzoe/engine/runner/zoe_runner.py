@@ -196,7 +196,8 @@ class ZoeRunner(Runner):
                 backend_args=backend_args, **kwargs)
         tmp_name = f'{TMP_PREFIX}{os.getpid()}-{filename}'
         super().save_checkpoint(out_dir, tmp_name, **kwargs)
-        atomic_replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
+        atomic_replace(
+            osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
 
     def resume(self,
                filename: str,
