@@ -176,6 +176,25 @@ def test_kill_while_saving_best_resumes_inside_epoch(recipe, reference,
     assert not glob.glob(osp.join(work_dir, 'iter_*.pth'))
 
 
+def test_resume_at_epoch_end_draws_like_uninterrupted(recipe, tmp_path):
+    """Row 8: validation once per epoch (so epoch_1.pth is the end of epoch
+    1 on any code); resuming from it repeats the uninterrupted run's
+    augmentation and drop-path draws: same losses, same weights."""
+    once = ['--cfg-options', 'train_cfg.val_interval=1']
+    full = str(tmp_path / 'full')
+    proc = _train(recipe, full, *once)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    resumed = str(tmp_path / 'resumed')
+    proc = _train(recipe, resumed, '--resume',
+                  osp.join(full, 'epoch_1.pth'), *once)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ref, got = _scalars(full), _scalars(resumed)
+    assert sorted(got) == list(range(PER_EPOCH + 1, EPOCHS * PER_EPOCH + 1))
+    for it in got:
+        assert got[it] == ref[it], it
+    _assert_same_weights(resumed, full)
+
+
 def test_resume_from_weights_only_checkpoint_stops(recipe, reference,
                                                    tmp_path):
     """Row 9: a best checkpoint has no optimizer/scheduler state."""

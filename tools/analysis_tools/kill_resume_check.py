@@ -8,8 +8,8 @@ augmentation pipeline, persistent DataLoader workers) shrunk to a tiny model
 
 1. once without interruption;
 2. ``--kills`` times: start it in a fresh work dir, ``SIGKILL`` it (with
-   its DataLoader workers) after a random delay, uniform between the moment
-   the uninterrupted run began training and the moment it ended, then run
+   its DataLoader workers) after a random delay after it began training,
+   uniform over the uninterrupted run's training time, then run
    ``tools/train.py --resume`` until it finishes.
 
 Each resumed run must end at the uninterrupted run's final iteration count
@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from typing import Dict, Optional, Tuple
 
@@ -131,19 +132,36 @@ def run_to_end(config: str, work_dir: str, resume: bool,
     return began or 0.0, time.monotonic() - start
 
 
-def run_and_kill(config: str, work_dir: str, delay: float) -> bool:
-    """Start training, SIGKILL it after ``delay`` s; False if it ended."""
+def run_and_kill(config: str, work_dir: str, delay: float,
+                 timeout: float) -> bool:
+    """Start training, SIGKILL it ``delay`` s after it began training.
+
+    The delay counts from MMEngine's "Checkpoints will be saved to" line of
+    this run (start-up time varies a lot on a busy machine).
+
+    Returns:
+        bool: False if the run ended before the kill.
+    """
     proc = subprocess.Popen(
         train_cmd(config, work_dir), cwd=REPO, env=tool_env(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True)
+    for line in proc.stdout:
+        if 'Checkpoints will be saved to' in line:
+            break
+    # keep draining the pipe in the background so the run never blocks
+    drain = threading.Thread(target=lambda: [None for _ in proc.stdout],
+                             daemon=True)
+    drain.start()
     try:
         proc.wait(timeout=delay)
         return False
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)  # workers die with it
-        proc.wait()
+        proc.wait(timeout=timeout)
         return True
+    finally:
+        drain.join(timeout=10)
 
 
 def final_state(work_dir: str, epochs: int) -> Tuple[int, dict]:
@@ -204,8 +222,8 @@ def main(argv=None) -> int:
     failures = kills = 0
     for trial in range(args.kills):
         work_dir = osp.join(root, f'kill_{trial:02d}')
-        delay = rng.uniform(began, wall)
-        killed = run_and_kill(config, work_dir, delay)
+        delay = rng.uniform(0, wall - began)
+        killed = run_and_kill(config, work_dir, delay, args.timeout)
         kills += killed
         resumed_from = last_checkpoint_of(work_dir)
         run_to_end(config, work_dir, resume=True, timeout=args.timeout)
@@ -213,7 +231,7 @@ def main(argv=None) -> int:
         diff = compare(ref_state, state)
         ok = it == ref_iter and diff is None
         failures += not ok
-        print(f'trial {trial:2d}: kill at {delay:5.1f} s '
+        print(f'trial {trial:2d}: kill {delay:5.1f} s into training '
               f'({"killed" if killed else "had finished"}), resumed from '
               f'{resumed_from}: {it} iterations, weights '
               f'{"bit-identical" if diff is None else diff} -> '
