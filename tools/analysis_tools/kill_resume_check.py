@@ -9,7 +9,8 @@ augmentation pipeline, persistent DataLoader workers) shrunk to a tiny model
 1. once without interruption;
 2. ``--kills`` times: start it in a fresh work dir, ``SIGKILL`` it (with
    its DataLoader workers) after a random delay after it began training,
-   uniform over the uninterrupted run's training time, then run
+   uniform over the uninterrupted run's training time (drawn again, up to
+   3 times, if the run ended before it), then run
    ``tools/train.py --resume`` until it finishes.
 
 Each resumed run must end at the uninterrupted run's final iteration count
@@ -25,6 +26,7 @@ import argparse
 import os
 import os.path as osp
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -222,8 +224,12 @@ def main(argv=None) -> int:
     failures = kills = 0
     for trial in range(args.kills):
         work_dir = osp.join(root, f'kill_{trial:02d}')
-        delay = rng.uniform(0, wall - began)
-        killed = run_and_kill(config, work_dir, delay, args.timeout)
+        for _ in range(3):  # a run that ended before its kill is redone
+            shutil.rmtree(work_dir, ignore_errors=True)
+            delay = rng.uniform(0, wall - began)
+            killed = run_and_kill(config, work_dir, delay, args.timeout)
+            if killed:
+                break
         kills += killed
         resumed_from = last_checkpoint_of(work_dir)
         run_to_end(config, work_dir, resume=True, timeout=args.timeout)
