@@ -190,6 +190,8 @@ def _refusal(filename: str, error: Exception) -> str:
     if marker in text:
         reason = text.split(marker, 1)[1].strip()
     reason = reason.splitlines()[0].strip() if reason.strip() else repr(error)
+    # drop torch's advice to allow-list the global
+    reason = reason.split(' Please use')[0].rstrip('. ')
     return (f'{filename}: refused to load, it is not a weights-only '
             f'checkpoint ({reason}); mmzoe unpickles checkpoints only with '
             'torch.load(weights_only=True), which never runs code from a file')
