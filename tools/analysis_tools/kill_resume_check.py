@@ -10,7 +10,8 @@ augmentation pipeline, persistent DataLoader workers) shrunk to a tiny model
 2. ``--kills`` times: start it in a fresh work dir, ``SIGKILL`` it (with
    its DataLoader workers) after a random delay after it began training,
    uniform over the uninterrupted run's training time (drawn again, up to
-   3 times, if the run ended before it), then run
+   3 times, over the shorter training time of a run that ended before its
+   kill), then run
    ``tools/train.py --resume`` until it finishes.
 
 Each resumed run must end at the uninterrupted run's final iteration count
@@ -135,14 +136,14 @@ def run_to_end(config: str, work_dir: str, resume: bool,
 
 
 def run_and_kill(config: str, work_dir: str, delay: float,
-                 timeout: float) -> bool:
+                 timeout: float) -> Tuple[bool, float]:
     """Start training, SIGKILL it ``delay`` s after it began training.
 
     The delay counts from MMEngine's "Checkpoints will be saved to" line of
     this run (start-up time varies a lot on a busy machine).
 
     Returns:
-        bool: False if the run ended before the kill.
+        tuple: (whether it was killed, seconds it trained if it ended first).
     """
     proc = subprocess.Popen(
         train_cmd(config, work_dir), cwd=REPO, env=tool_env(),
@@ -151,17 +152,18 @@ def run_and_kill(config: str, work_dir: str, delay: float,
     for line in proc.stdout:
         if 'Checkpoints will be saved to' in line:
             break
+    began = time.monotonic()
     # keep draining the pipe in the background so the run never blocks
     drain = threading.Thread(target=lambda: [None for _ in proc.stdout],
                              daemon=True)
     drain.start()
     try:
         proc.wait(timeout=delay)
-        return False
+        return False, time.monotonic() - began
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)  # workers die with it
         proc.wait(timeout=timeout)
-        return True
+        return True, delay
     finally:
         drain.join(timeout=10)
 
@@ -222,14 +224,17 @@ def main(argv=None) -> int:
 
     rng = random.Random(args.seed)
     failures = kills = 0
+    span = wall - began  # training time of the uninterrupted run
     for trial in range(args.kills):
         work_dir = osp.join(root, f'kill_{trial:02d}')
         for _ in range(3):  # a run that ended before its kill is redone
             shutil.rmtree(work_dir, ignore_errors=True)
-            delay = rng.uniform(0, wall - began)
-            killed = run_and_kill(config, work_dir, delay, args.timeout)
+            delay = rng.uniform(0, span)
+            killed, trained = run_and_kill(config, work_dir, delay,
+                                           args.timeout)
             if killed:
                 break
+            span = min(span, trained)  # the machine got faster: draw less
         kills += killed
         resumed_from = last_checkpoint_of(work_dir)
         run_to_end(config, work_dir, resume=True, timeout=args.timeout)
