@@ -14,9 +14,11 @@ check_versions()
 
 from .version import __version__, version_info  # noqa: E402,F401
 from . import registry  # noqa: E402,F401
-from .utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402
+from .utils.checkpoint import (  # noqa: E402
+    register_checkpoint_safe_globals, register_safe_checkpoint_loaders)
 
 register_checkpoint_safe_globals()
+register_safe_checkpoint_loaders()
 
 import mmseg.models  # noqa: E402,F401  (a child registry does not import it)
 import mmseg.datasets  # noqa: E402,F401

@@ -9,6 +9,8 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.registry import DefaultScope
 
+from mmzoe.utils.seeding import seeded_rng
+
 from .utils.nyu_meta import NYU13_PALETTE, nyu13_class_names
 
 
@@ -44,9 +46,19 @@ class ZoeBaseDepthDataset(BaseDataset):
         raise NotImplementedError
 
     def prepare_data(self, idx: int):
-        """Read sample ``idx`` and run the pipeline on it."""
-        data_info = self.get_data_info(idx)
-        return self.pipeline(self.load_sample(data_info))
+        """Read sample ``idx`` and run the pipeline on it.
+
+        An index that carries a seed (:class:`mmzoe.utils.seeding.SeededIndex`,
+        given by mmzoe's training loop) runs the pipeline under RNGs seeded
+        with it, so its augmentation draws do not depend on the process or on
+        what that process drew before.
+        """
+        seed = getattr(idx, 'seed', None)
+        data_info = self.get_data_info(int(idx))
+        if seed is None:
+            return self.pipeline(self.load_sample(data_info))
+        with seeded_rng(seed):
+            return self.pipeline(self.load_sample(data_info))
 
     @staticmethod
     def make_results(data_info: dict,

@@ -51,8 +51,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # MMEngine's CheckpointHook with truthful mid-epoch names (iter_N.pth)
+    # and safe replacement order (mmzoe.engine.hooks.ZoeCheckpointHook)
     checkpoint=dict(
-        type='CheckpointHook',
+        type='ZoeCheckpointHook',
         by_epoch=True,
         interval=1,
         max_keep_ckpts=2,

@@ -1,4 +1,5 @@
 from .depth_panel_hook import ZoeDepthPanelHook
 from .divergence_hook import ZoeDivergenceHook
+from .zoe_checkpoint_hook import ZoeCheckpointHook
 
-__all__ = ['ZoeDepthPanelHook', 'ZoeDivergenceHook']
+__all__ = ['ZoeDepthPanelHook', 'ZoeCheckpointHook', 'ZoeDivergenceHook']

@@ -18,6 +18,13 @@ exactly like :class:`mmengine.runner.Runner`, except that on every device
 :meth:`ZoeRunner.load_checkpoint` refuses a checkpoint that does not cover the
 model (``allow_partial_load=True`` in the config allows it).
 
+Checkpoints (:meth:`ZoeRunner.save_checkpoint`) are written atomically to a
+local work dir: into a temporary file in the same directory, flushed to disk
+(``fsync``), then renamed over the final name, so a killed run leaves either
+the old file or the new one, never a truncated one. :meth:`ZoeRunner.resume`
+refuses a checkpoint without optimizer or parameter-scheduler state (a best
+or published checkpoint) unless the config sets ``resume_weights_only=True``.
+
 It also applies ``env_cfg.cpu_runtime`` (``dict(malloc='reuse',
 flush_denormal=True)`` in mmzoe's default runtime; see
 :mod:`mmzoe.utils.cpu_runtime`) first thing in :meth:`setup_env`, before the
@@ -28,6 +35,7 @@ import copy
 import datetime
 import gc
 import os
+import os.path as osp
 import re
 import subprocess
 import warnings
@@ -36,7 +44,7 @@ from typing import Callable, Dict, Optional, Union
 import torch.distributed as torch_dist
 import torch.nn as nn
 from mmengine.device import get_device
-from mmengine.dist import is_distributed
+from mmengine.dist import is_distributed, master_only
 from mmengine.logging import print_log
 from mmengine.model import (MMDistributedDataParallel, is_model_wrapper,
                             revert_sync_batchnorm)
@@ -48,6 +56,39 @@ from mmzoe.registry import RUNNERS
 from mmzoe.utils.checkpoint_coverage import (check_checkpoint_covers_model,
                                              checkpoint_coverage_problems)
 from mmzoe.utils.cpu_runtime import configure_cpu_runtime
+from mmzoe.utils.tool_errors import ToolInputError
+
+# prefix of the temporary files of atomic checkpoint writes
+TMP_PREFIX = '.tmp-'
+
+
+def atomic_replace(tmp_path: str, path: str) -> None:
+    """Flush ``tmp_path`` to disk, rename it to ``path``, flush the dir.
+
+    Args:
+        tmp_path (str): A finished file in the same directory as ``path``.
+        path (str): The final name (replaced atomically if it exists).
+    """
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp_path, path)
+    dir_fd = os.open(osp.dirname(osp.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write a small text file (e.g. ``last_checkpoint``) atomically."""
+    tmp_path = osp.join(osp.dirname(osp.abspath(path)),
+                        f'{TMP_PREFIX}{os.getpid()}-{osp.basename(path)}')
+    with open(tmp_path, 'w') as f:
+        f.write(text)
+    atomic_replace(tmp_path, path)
 
 
 def uses_cpu_distributed() -> bool:
@@ -140,8 +181,90 @@ class ZoeRunner(Runner):
     """:class:`mmengine.runner.Runner` with CPU (gloo) distributed support.
 
     Accepts the same arguments as :class:`mmengine.runner.Runner`; see the
-    module docstring for what changes on machines without CUDA.
+    module docstring for what changes on machines without CUDA, and for
+    atomic checkpoint writes and the weights-only resume check.
     """
+
+    _resuming_from: Optional[str] = None
+
+    @master_only
+    def save_checkpoint(self,
+                        out_dir: str,
+                        filename: str,
+                        file_client_args: Optional[dict] = None,
+                        save_optimizer: bool = True,
+                        save_param_scheduler: bool = True,
+                        meta: Optional[dict] = None,
+                        by_epoch: bool = True,
+                        backend_args: Optional[dict] = None) -> None:
+        """Save a checkpoint as MMEngine does, atomically on local disks.
+
+        Same arguments as :meth:`mmengine.runner.Runner.save_checkpoint`.
+        For a local ``out_dir`` (no file client or backend arguments) the
+        file is written as ``out_dir/.tmp-PID-filename``, flushed, and
+        renamed to ``out_dir/filename``.
+        """
+        kwargs = dict(
+            save_optimizer=save_optimizer,
+            save_param_scheduler=save_param_scheduler,
+            meta=meta,
+            by_epoch=by_epoch)
+        if (file_client_args is not None or backend_args is not None
+                or '://' in str(out_dir)):
+            return super().save_checkpoint(
+                out_dir, filename, file_client_args=file_client_args,
+                backend_args=backend_args, **kwargs)
+        tmp_name = f'{TMP_PREFIX}{os.getpid()}-{filename}'
+        super().save_checkpoint(out_dir, tmp_name, **kwargs)
+        atomic_replace(
+            osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
+
+    def resume(self,
+               filename: str,
+               resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True,
+               map_location: Union[str, Callable] = 'default') -> None:
+        """Resume as MMEngine does, after checking the checkpoint can.
+
+        Same arguments as :meth:`mmengine.runner.Runner.resume`.
+
+        Raises:
+            ToolInputError: The checkpoint has no ``meta`` (not a training
+                checkpoint), or no optimizer / parameter-scheduler state and
+                the config does not set ``resume_weights_only=True``.
+        """
+        self._resuming_from = filename
+        try:
+            super().resume(filename, resume_optimizer,
+                           resume_param_scheduler, map_location)
+        finally:
+            self._resuming_from = None
+
+    def _check_resumable(self, filename: str, checkpoint: dict) -> None:
+        if not isinstance(checkpoint, dict) or 'meta' not in checkpoint:
+            raise ToolInputError(
+                f'cannot resume from {filename}: it has no "meta" (epoch and '
+                'iteration), so it is not a training checkpoint; start a new '
+                f'run from its weights with load_from={filename}')
+        missing = ['optimizer'] if 'optimizer' not in checkpoint else []
+        if (self.param_schedulers is not None
+                and 'param_schedulers' not in checkpoint):
+            missing.append('param_schedulers')
+        if not missing:
+            return
+        what = ' and '.join(missing)
+        if self.cfg.get('resume_weights_only', False):
+            self.logger.warning(
+                f'Resuming from {filename} without its {what} state '
+                '(resume_weights_only=True): the optimizer and/or the '
+                'parameter schedule start again from scratch.')
+            return
+        raise ToolInputError(
+            f'cannot resume from {filename}: it is a weights-only checkpoint '
+            f'(no {what} state, e.g. a best_* or published file), resuming '
+            'would silently restart the optimizer and the lr schedule; start '
+            f'a new run from its weights with load_from={filename}, or pass '
+            '--cfg-options resume_weights_only=True to resume anyway')
 
     def setup_env(self, env_cfg: Dict) -> None:
         """Initialise a gloo process group on CPU, then MMEngine's setup.
@@ -208,7 +331,8 @@ class ZoeRunner(Runner):
                         strict: bool = False,
                         revise_keys: list = [(r'^module.', '')]):
         """MMEngine's loading, refusing checkpoints that do not cover the
-        model (``tools/test.py``, ``load_from``, ``--resume``).
+        model (``tools/test.py``, ``load_from``, ``--resume``); when resuming,
+        also refusing weights-only checkpoints (see :meth:`resume`).
 
         The rule is :func:`mmzoe.utils.checkpoint_coverage.
         checkpoint_coverage_problems` (the one of ``init_model``: only
@@ -249,6 +373,8 @@ class ZoeRunner(Runner):
                 model, state_dict, filename,
                 hint='For a deliberate partial load add --cfg-options '
                 'allow_partial_load=True')
+        if self._resuming_from is not None:
+            self._check_resumable(filename, checkpoint)
         return checkpoint
 
 
