@@ -118,11 +118,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     with torch.no_grad():
         ref = inference_depth(ref_model, image, flip=flip,
                               return_relative=True)
-    del ref_model
-
-    model = init_model(
-        args.config, args.checkpoint,
-        cfg_options={**user, **plain, 'model.auxiliary_head': None})
+    if plain:
+        del ref_model
+        model = init_model(args.config, args.checkpoint,
+                           cfg_options={**user, **plain})
+    else:
+        model = ref_model
+    # the training-only branch is dropped before tracing (never exported)
+    if getattr(model, 'auxiliary_head', None) is not None:
+        model.auxiliary_head = None
     opset = args.opset or DEFAULT_OPSET
     start = time.perf_counter()
     info = export_onnx(
