@@ -111,10 +111,8 @@ def plain_export_options(cfg: Config) -> Dict[str, Any]:
                     walk(value, name)
         elif isinstance(node, (list, tuple)):
             for i, value in enumerate(node):
-                if isinstance(value, dict):
-                    # list entries cannot be addressed by merge_from_dict;
-                    # none of the switches lives in a list today
-                    walk(value, f'{prefix}.{i}')
+                if isinstance(value, dict):  # merge_from_dict takes
+                    walk(value, f'{prefix}.{i}')  # list indices as keys
 
     walk(cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(
         cfg.model), 'model')
