@@ -1,4 +1,5 @@
-"""Camera intrinsics files (mmzoe.apis.camera_intrinsics, infer --intrinsics)."""
+"""Camera intrinsics files (mmzoe.apis.camera_intrinsics and
+tools/infer.py --intrinsics)."""
 import contextlib
 import importlib.util
 import io

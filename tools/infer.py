@@ -283,11 +283,12 @@ def run_video(args: argparse.Namespace, source, predict) -> int:
         return 2
     print(flush=True)
     fps = stats.frames_written / stats.seconds if stats.seconds else 0.0
+    h, w = writer.size or (0, 0)
     print(f'{stats.frames_written}/{stats.frames_in} frames of '
-          f'{reader.label} -> {out_file} ({writer.size[1] if writer.size else 0}'
-          f'x{writer.size[0] if writer.size else 0}, {reader.fps:g} fps, '
-          f'depth {args.vmin:g}-{args.vmax:g} m), {fps:.2f} frames/s'
-          + (f'; 16-bit PNGs in {frames_dir}' if frames_dir else ''))
+          f'{reader.label} -> {out_file} ({w}x{h}, {reader.fps:g} fps, '
+          f'depth {args.vmin:g}-{args.vmax:g} m), {fps:.2f} frames/s' +
+          (f'; 16-bit PNGs in {frames_dir}' if frames_dir else '') +
+          ('; stopped by Ctrl-C' if stats.interrupted else ''))
     if stats.failed:
         _error(f'{len(stats.failed)} frame(s) skipped')
         return 1

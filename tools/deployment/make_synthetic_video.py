@@ -2,7 +2,7 @@
 
 Example::
 
-    python tools/deployment/make_synthetic_video.py work_dirs/video/rooms.avi \\
+    python tools/deployment/make_synthetic_video.py rooms.avi \\
         --seconds 10 --fps 10 --scale 0.5
 
 Each room is seen from one standing position (the renderer's random NYU-like
