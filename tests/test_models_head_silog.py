@@ -159,14 +159,18 @@ def test_extreme_values_are_finite():
     clamped = pred.detach().clamp(min=0)
     ref = np_silog([clamped[0, 0].numpy()], [gt[0, 0].numpy()])
     assert abs(loss.item() - ref) <= 1e-5 * ref
-    # a non-finite prediction is excluded (and counted), never NaN
-    bad = torch.tensor([[[[float('nan'), 2.0, float('inf'), 3.0]]]],
+    # a non-finite prediction is not masked out: the loss shows it
+    for value in (float('nan'), float('inf')):
+        bad = torch.tensor([[[[value, 2.0, 4.0, 3.0]]]], requires_grad=True)
+        out = ZoeSILogLoss()(bad, torch.tensor([[[[1.0, 2.5, 1.0, 2.0]]]]))
+        assert not torch.isfinite(out)
+    # only the ground truth decides which pixels count: a NaN prediction on
+    # an invalid GT pixel is ignored
+    bad = torch.tensor([[[[float('nan'), 2.0, 4.0, 3.0]]]],
                        requires_grad=True)
-    loss_fn = ZoeSILogLoss()
-    out = loss_fn(bad, torch.tensor([[[[1.0, 2.5, 1.0, 2.0]]]]))
+    out = ZoeSILogLoss()(bad, torch.tensor([[[[0.0, 2.5, 1.0, 2.0]]]]))
     out.backward()
-    assert loss_fn.num_nonfinite_preds == 1
-    ref = np_silog([np.array([2.0, 3.0])], [np.array([2.5, 2.0])])
+    ref = np_silog([np.array([2.0, 4.0, 3.0])], [np.array([2.5, 1.0, 2.0])])
     assert abs(out.item() - ref) <= 1e-5 * ref
     assert torch.isfinite(bad.grad).all()
 

@@ -10,8 +10,9 @@ Writes per image ``<name>_depth.png`` (uint16, millimetres, 0 = invalid),
 fixed range, colour bar in metres), with ``--panel`` ``<name>_panel.png``
 (RGB | relative depth | GT | prediction) and with ``--ply`` ``<name>.ply``
 (coloured point cloud, one vertex per valid pixel). Images that cannot be
-read are reported by name, the others are still processed, and the exit
-code is then 1.
+read (or whose predicted depth has a NaN/inf value) are reported by name and
+get no output files, the others are still processed, and the exit code is
+then 1.
 
 ONNX Runtime backend (a graph from ``tools/deployment/pytorch2onnx.py``; same
 outputs, same resize-in / resize-out contract)::
@@ -444,6 +445,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from mmzoe.apis import ImageLoadError, load_rgb_image
     from mmzoe.apis.camera_intrinsics import IntrinsicsError
+    from mmzoe.utils.tool_errors import NonFiniteError
 
     predict = load_predictor(args)
     if predict is None:
@@ -473,8 +475,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                 return_relative=args.panel, batch_size=args.batch_size)
         except Exception as err:  # report the batch, go on with the rest
             print(file=sys.stderr)
-            _error(f'{", ".join(p for p, _ in loaded)}: inference failed: '
-                   f'{type(err).__name__}: {err}')
+            if isinstance(err, NonFiniteError) and err.index is not None:
+                _error(f'{loaded[err.index][0]}: {err.detail}')
+            else:
+                _error(f'{", ".join(p for p, _ in loaded)}: inference '
+                       f'failed: {type(err).__name__}: {err}')
             failed.extend(p for p, _ in loaded)
             for _ in loaded:
                 progress.update()

@@ -111,15 +111,14 @@ def build_test_cfg(args: argparse.Namespace) -> Config:
     Returns:
         Config: The config to build the runner from.
     """
-    from mmzoe.utils.tool_errors import ToolInputError, check_file
+    from mmzoe.utils.tool_errors import (ToolInputError, check_file,
+                                         load_tool_config)
     check_file(args.config, 'config file')
     check_file(args.checkpoint, 'checkpoint file')
     if args.tta:
         raise ToolInputError(TTA_ERROR)
-    cfg = Config.fromfile(args.config)
+    cfg = load_tool_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     if cfg.get('default_scope', None) is None:
         cfg.default_scope = 'mmzoe'
 

@@ -74,12 +74,10 @@ def build_train_cfg(args: argparse.Namespace) -> Config:
     """
     from mmengine.logging import print_log
 
-    from mmzoe.utils.tool_errors import ToolInputError, check_file
-    check_file(args.config, 'config file')
-    cfg = Config.fromfile(args.config)
+    from mmzoe.utils.tool_errors import (ToolInputError, check_file,
+                                         load_tool_config)
+    cfg = load_tool_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     if cfg.get('default_scope', None) is None:
         cfg.default_scope = 'mmzoe'
 

@@ -21,9 +21,13 @@ visualizer = dict(
     name='visualizer')
 # RGB | relative depth | GT | prediction for the first validation images,
 # fixed 0-10 m inferno range, written through the visualizer's backends.
+# A NaN/inf gradient or loss skips the optimizer step (logged with its
+# iteration); more than max_skipped_steps in a row stop the run (exit 1),
+# keeping the checkpoints written so far (mmzoe.engine.hooks).
 custom_hooks = [
     dict(type='ZoeDepthPanelHook', num_images=4, vmin=0, vmax=10,
-         save_files=False)
+         save_files=False),
+    dict(type='ZoeDivergenceHook', max_skipped_steps=3),
 ]
 log_processor = dict(by_epoch=True)
 log_level = 'INFO'

@@ -5,11 +5,9 @@ from typing import Optional, Union
 
 import numpy as np
 
+from mmzoe.datasets.utils.image_io import ImageLoadError, decode_rgb
+
 PathLike = Union[str, os.PathLike]
-
-
-class ImageLoadError(ValueError):
-    """An input image is missing, unreadable or not an 8-bit colour image."""
 
 
 def check_rgb_array(image: np.ndarray,
@@ -48,9 +46,11 @@ def check_rgb_array(image: np.ndarray,
 def load_rgb_image(path: PathLike) -> np.ndarray:
     """Read an image file as an HxWx3 uint8 RGB array.
 
-    The EXIF orientation tag is applied (the array is upright as image
-    viewers show it). Palette images are expanded to RGB, an alpha channel is
-    dropped. Grayscale, 16-bit, CMYK and unreadable files raise
+    The rules are those of the datasets
+    (:func:`mmzoe.datasets.utils.decode_rgb`): 8-bit RGB, RGBA (alpha
+    dropped) and palette images are read, the EXIF orientation tag is
+    applied (the array is upright as image viewers show it); grayscale,
+    16-bit (colour or not), CMYK, missing and unreadable files raise
     :class:`ImageLoadError` naming the file.
 
     Args:
@@ -59,38 +59,14 @@ def load_rgb_image(path: PathLike) -> np.ndarray:
     Returns:
         np.ndarray: HxWx3 uint8 RGB image.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     path = os.fspath(path)
     if not osp.exists(path):
         raise ImageLoadError(f'{path}: image file not found.')
     if not osp.isfile(path):
         raise ImageLoadError(f'{path}: not a file.')
     try:
-        with Image.open(path) as img:
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            mode = img.mode
-            if mode in ('L', 'LA', '1', 'I', 'I;16', 'I;16B', 'I;16L', 'F'):
-                raise ImageLoadError(
-                    f'{path}: grayscale/single-channel image (PIL mode '
-                    f'"{mode}", size {img.size[0]}x{img.size[1]}); an 8-bit '
-                    'RGB colour image is required.')
-            if mode == 'P':
-                img = img.convert('RGBA' if 'transparency' in img.info else
-                                  'RGB')
-                mode = img.mode
-            if mode == 'RGBA':
-                img = img.convert('RGB')
-            elif mode != 'RGB':
-                raise ImageLoadError(
-                    f'{path}: unsupported image mode "{mode}"; an 8-bit RGB '
-                    'colour image is required.')
-            array = np.asarray(img, dtype=np.uint8)
-    except ImageLoadError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise ImageLoadError(
-            f'{path}: cannot read the image (corrupt or not an image '
-            f'file): {err}') from err
-    return check_rgb_array(array, name=path)
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError as err:
+        raise ImageLoadError(f'{path}: cannot read the file: {err}') from err
+    return check_rgb_array(decode_rgb(data, path), name=path)

@@ -13,7 +13,7 @@ import os.path as osp
 import warnings
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -24,14 +24,12 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmengine.structures import PixelData
 
+from mmzoe.utils.checkpoint_coverage import check_checkpoint_covers_model
+from mmzoe.utils.tool_errors import NonFiniteError
 from .image_io import check_rgb_array, load_rgb_image
 
 ImageInput = Union[str, os.PathLike, np.ndarray]
 DepthOutput = Union[np.ndarray, List[np.ndarray]]
-
-#: Key prefixes that inference does not need (training-only modules).
-_TRAINING_ONLY_PREFIXES = ('auxiliary_head.', )
-
 
 def _strip_init_cfgs(cfg: Config) -> None:
     """Drop pretrained-weight loading from the model config (no network)."""
@@ -45,45 +43,6 @@ def _strip_init_cfgs(cfg: Config) -> None:
             sub['init_cfg'] = None
 
 
-def _check_loaded_keys(model: nn.Module, state_dict: Dict[str, torch.Tensor],
-                       checkpoint: str) -> None:
-    """Fail loudly if the checkpoint does not fully cover the model.
-
-    mmengine's ``load_checkpoint(strict=False)`` only logs missing or
-    mismatched keys; for inference a missing decode-head weight would give
-    silently wrong depth, so everything except training-only modules must be
-    present with the right shape.
-    """
-    own = model.state_dict()
-    ckpt = OrderedDict()
-    for key, value in state_dict.items():
-        ckpt[key[7:] if key.startswith('module.') else key] = value
-
-    def needed(key: str) -> bool:
-        return not key.startswith(_TRAINING_ONLY_PREFIXES)
-
-    missing = [k for k in own if needed(k) and k not in ckpt]
-    unexpected = [k for k in ckpt if needed(k) and k not in own]
-    mismatched = [
-        f'{k}: checkpoint {tuple(ckpt[k].shape)} vs model '
-        f'{tuple(own[k].shape)}' for k in own
-        if k in ckpt and hasattr(ckpt[k], 'shape')
-        and tuple(ckpt[k].shape) != tuple(own[k].shape)
-    ]
-    problems = []
-    for title, keys in (('missing keys', missing),
-                        ('unexpected keys', unexpected),
-                        ('shape mismatches', mismatched)):
-        if keys:
-            shown = ', '.join(keys[:20])
-            more = f' ... (+{len(keys) - 20} more)' if len(keys) > 20 else ''
-            problems.append(f'{len(keys)} {title}: {shown}{more}')
-    if problems:
-        raise RuntimeError(
-            f'{checkpoint}: the checkpoint does not match the model of the '
-            'config (is it the right config?). ' + '; '.join(problems))
-
-
 def init_model(config: Union[str, Path, Config],
                checkpoint: Optional[str] = None,
                device: str = 'cpu',
@@ -95,7 +54,11 @@ def init_model(config: Union[str, Path, Config],
     torch's default ``weights_only=True``, after :mod:`mmzoe` registered the
     types MMEngine pickles); a ``module.`` prefix is removed, nothing else.
     Weights of training-only modules (``auxiliary_head``) may be absent; any
-    other missing, unexpected or mis-shaped key raises an error.
+    other missing, unexpected or mis-shaped key raises
+    :class:`~mmzoe.utils.checkpoint_coverage.CheckpointMismatchError` (the
+    rule of :func:`~mmzoe.utils.checkpoint_coverage.
+    checkpoint_coverage_problems`, also applied by ``tools/test.py`` and
+    ``load_from``).
 
     Args:
         config (str | Path | Config): Config file or object.
@@ -148,7 +111,7 @@ def init_model(config: Union[str, Path, Config],
                 f'{type(err).__name__}: {err}') from err
         state_dict = ckpt.get('state_dict', ckpt) if isinstance(
             ckpt, dict) else ckpt
-        _check_loaded_keys(model, state_dict, checkpoint)
+        check_checkpoint_covers_model(model, state_dict, checkpoint)
         meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
         if isinstance(meta, dict) and 'dataset_meta' in meta:
             model.dataset_meta = meta['dataset_meta']
@@ -273,6 +236,18 @@ def relative_depth_from_batch(model: nn.Module, data: dict,
     return out
 
 
+def _name_image(err: NonFiniteError, batch: List[int],
+                paths: List[Optional[str]]) -> NonFiniteError:
+    """The error of a NaN prediction, naming the input (file or position
+    in the caller's list) instead of the position in the batch."""
+    if err.index is None or not 0 <= err.index < len(batch):
+        return err
+    i = batch[err.index]
+    name = paths[i] or ('image' if len(paths) == 1 else
+                        f'image {i} of the list')
+    return NonFiniteError(err.detail, name=name, index=i)
+
+
 def _to_numpy(depth: Union[torch.Tensor, PixelData]) -> np.ndarray:
     if isinstance(depth, PixelData):
         depth = depth.data
@@ -313,6 +288,11 @@ def inference_depth(model: nn.Module,
         np.ndarray | list[np.ndarray] | tuple: HxW float32 metric depth (a
         list for list input); with ``return_relative=True`` a tuple
         ``(depth, relative_depth)`` of the same structure.
+
+    Raises:
+        NonFiniteError: If a prediction has a NaN or infinite value (a
+            diverged or broken checkpoint); it names the image file (or its
+            position in the list) and ``index`` is that position.
     """
     if batch_size < 1:
         raise ValueError(f'batch_size must be >= 1, got {batch_size}.')
@@ -339,7 +319,10 @@ def inference_depth(model: nn.Module,
                                       batch_size):
                 data = _make_batch(model, [arrays[i] for i in idx],
                                    [paths[i] for i in idx])
-                results = model.test_step(data)
+                try:
+                    results = model.test_step(data)
+                except NonFiniteError as err:
+                    raise _name_image(err, idx, paths) from None
                 for i, result in zip(idx, results):
                     depths[i] = _to_numpy(result.pred_depth_map)
                     if return_relative and 'pred_rel_depth' in result:

@@ -10,7 +10,8 @@ The graph (from ``tools/deployment/pytorch2onnx.py``) holds the whole
 inference path of the PyTorch model, input resize and output resize
 included (see :mod:`mmzoe.apis.onnx_export`), so this class only hands over
 the images: loading and checking, batching by size and the output checks
-are the functions of :func:`mmzoe.apis.inference_depth`.
+are the functions of :func:`mmzoe.apis.inference_depth`. NaN/inf depth
+raises :class:`~mmzoe.utils.tool_errors.NonFiniteError` naming the image.
 """
 import os
 import os.path as osp
@@ -18,6 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from mmzoe.utils.tool_errors import NonFiniteError
 from .inference import (DepthOutput, ImageInput, _group_batches,
                         _load_inputs)
 from .onnx_export import META_PREFIX, require_onnx
@@ -148,9 +150,11 @@ class OnnxDepthPredictor:
                 if return_relative:
                     rels[i] = outs[1][j, 0]
                 if not np.isfinite(depths[i]).all():
-                    raise RuntimeError(
-                        f'{paths[i] or f"image {i}"}: the ONNX model gave '
-                        'non-finite depth.')
+                    bad = int((~np.isfinite(depths[i])).sum())
+                    raise NonFiniteError(
+                        f'the ONNX model predicted {bad} NaN/inf depth '
+                        f'value(s) of {depths[i].size}',
+                        name=paths[i] or f'image {i} of the list', index=i)
         if return_relative:
             return (depths, rels) if is_list else (depths[0], rels[0])
         return depths if is_list else depths[0]

@@ -7,6 +7,7 @@ from mmengine.logging import print_log
 
 from mmzoe.registry import DATASETS
 from .base_depth import ZoeBaseDepthDataset
+from .utils.nyu_bts_export import BTS_FRAME_SHAPE, bts_export_sample
 from .utils.nyu_mat import NYULabeledMatReader
 from .utils.nyu_meta import (NYU_NUM_LABELED, map_nyu894_to_13,
                              nyu_official_split)
@@ -100,6 +101,14 @@ class NYUv2LabeledDataset(ZoeBaseDepthDataset):
     - ``'all'``: every image,
     - ``'file'``: the 0-based indices listed in ``index_file``.
 
+    ``bts_export=True`` gives every sample exactly as the BTS export
+    (``official_splits``, the files published NYU numbers were computed on)
+    reads back: RGB outside rows 7:474 / columns 7:632 black, a JPEG round
+    trip through OpenCV's encoder at its default quality (95), depth
+    truncated to whole millimetres (see
+    :mod:`mmzoe.datasets.utils.nyu_bts_export`; needs 480x640 frames).
+    ``tools/dataset_converters/nyu_labeled_to_bts.py`` writes the same files.
+
     Args:
         ann_file (str): the ``.mat`` path (joined to ``data_root`` if
             relative).
@@ -114,6 +123,9 @@ class NYUv2LabeledDataset(ZoeBaseDepthDataset):
             (joined to ``data_root`` if relative).
         depth_key (str): ``'depths'`` or ``'rawDepths'``.
         with_labels (bool): also return ``gt_seg_map``. Defaults to True.
+        bts_export (bool): RGB and depth as BTS's exported files (black
+            border, JPEG, millimetres). Defaults to False (the ``.mat``
+            arrays as they are).
         **kwargs: :class:`mmengine.dataset.BaseDataset` arguments
             (``pipeline``, ``data_root``, ``test_mode``, ``indices``...).
     """
@@ -128,6 +140,7 @@ class NYUv2LabeledDataset(ZoeBaseDepthDataset):
                  index_file: Optional[str] = None,
                  depth_key: str = 'depths',
                  with_labels: bool = True,
+                 bts_export: bool = False,
                  **kwargs) -> None:
         if split not in ('official', 'random', 'all', 'file'):
             raise ValueError("split must be 'official', 'random', 'all' or "
@@ -142,6 +155,7 @@ class NYUv2LabeledDataset(ZoeBaseDepthDataset):
         self.index_file = index_file
         self.depth_key = depth_key
         self.with_labels = with_labels
+        self.bts_export = bts_export
         self.reader: Optional[NYULabeledMatReader] = None
         super().__init__(ann_file=ann_file, **kwargs)
 
@@ -170,11 +184,18 @@ class NYUv2LabeledDataset(ZoeBaseDepthDataset):
             self.ann_file, depth_key=self.depth_key,
             with_labels=self.with_labels)
         n = self.reader.num_images
+        frame = (self.reader.height, self.reader.width)
+        if self.bts_export and frame != BTS_FRAME_SHAPE:
+            raise ValueError(
+                f'{self.ann_file}: bts_export=True needs the real 480x640 '
+                f'frames, the file has {frame[0]}x{frame[1]}')
         indices = self._split_indices(n)
         print_log(
             f'NYUv2LabeledDataset: {len(indices)} images ({self.split} '
             f'split, subset {self.subset!r}) of {n} in {self.ann_file}, '
-            f'depth from {self.depth_key!r}', logger='current')
+            f'depth from {self.depth_key!r}' +
+            (' as BTS exports it (black border, JPEG, millimetres)'
+             if self.bts_export else ''), logger='current')
         return [
             dict(img_path=osp.join(self.ann_file, f'{i:05d}'), mat_index=i)
             for i in indices
@@ -187,6 +208,9 @@ class NYUv2LabeledDataset(ZoeBaseDepthDataset):
         idx = data_info['mat_index']
         img = self.reader.read_image(idx)
         depth = self.reader.read_depth(idx)
+        if self.bts_export:
+            img, depth = bts_export_sample(
+                img, depth, source=f'{self.ann_file}[{idx}]')
         seg = None
         if self.with_labels:
             seg = map_nyu894_to_13(

@@ -46,6 +46,7 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2),
     sampler_seed=dict(type='DistSamplerSeedHook'))
+custom_hooks = [dict(type='ZoeDivergenceHook', max_skipped_steps=3)]
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)
 env_cfg = dict(cudnn_benchmark=False,

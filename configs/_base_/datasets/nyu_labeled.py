@@ -3,7 +3,9 @@
 # 291 val (num_val=291). The val images share scenes with the train images;
 # for the standard protocol use split='official' (795 train / 654 test, the
 # 654 test images are the Eigen NYU test set; published ZoeDepth numbers use
-# depth_key='rawDepths' as test GT) or configs/_base_/datasets/nyu_eigen.py.
+# depth_key='rawDepths' as test GT, and bts_export=True for the images as
+# BTS's exported files: see the NYU-654 evaluation config) or
+# configs/_base_/datasets/nyu_eigen.py.
 # For a small synthetic file (N < 1449) set num_val=None (round(0.2 * N)).
 dataset_type = 'NYUv2LabeledDataset'
 data_root = 'data/nyu'

@@ -1,8 +1,11 @@
 """Loading helpers: RGB images, 16-bit depth PNGs with a scale, label PNGs.
 
 All readers go through :func:`mmengine.fileio.get` (so file back-ends work)
-and raise errors that name the file.
+and raise errors that name the file. :func:`decode_rgb` is the one rule for
+colour images, shared by the datasets (:func:`read_rgb`) and the inference
+API (``mmzoe.apis.load_rgb_image``, ``tools/infer.py``).
 """
+import io
 import os.path as osp
 from typing import Optional
 
@@ -33,19 +36,93 @@ def _decode(data: bytes, path: str, what: str, flag: str) -> np.ndarray:
     return arr
 
 
+class ImageLoadError(ValueError):
+    """An input image is missing, unreadable or not an 8-bit colour image."""
+
+
+_GRAY_MODES = ('L', 'LA', 'La', '1', 'I', 'I;16', 'I;16B', 'I;16L',
+               'I;16N', 'F')
+
+
+def _sixteen_bit(img) -> bool:
+    """Whether PIL decodes ``img`` from 16 bits per channel (PIL would
+    silently keep only the high byte of a 16-bit RGB PNG/TIFF/PPM)."""
+    for tile in getattr(img, 'tile', None) or ():
+        args = tile[-1] if isinstance(tile, tuple) else None
+        raw = args if isinstance(args, str) else (
+            args[0] if isinstance(args, tuple) and args else '')
+        if isinstance(raw, str) and ';16' in raw:
+            return True
+    return False
+
+
+def decode_rgb(data: bytes, name: str) -> np.ndarray:
+    """Decode image file bytes as HxWx3 uint8 **RGB** (the one image rule).
+
+    Accepted: 8-bit RGB, RGBA (alpha dropped) and palette images (expanded
+    to RGB), in any format PIL reads; the EXIF orientation tag is applied
+    (the array is upright as image viewers show it). Refused with
+    :class:`ImageLoadError` naming the file: grayscale / single-channel
+    images (8 or 16 bit; they are not replicated to three channels), 16-bit
+    colour images (not reduced to 8 bit), CMYK and other modes, and
+    undecodable data.
+
+    Args:
+        data (bytes): The file's bytes.
+        name (str): The file (path or URI), for the messages.
+
+    Returns:
+        np.ndarray: HxWx3 uint8 RGB image, C-contiguous.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            mode = img.mode
+            size = f'{img.size[0]}x{img.size[1]}'
+            if mode in _GRAY_MODES:
+                raise ImageLoadError(
+                    f'{name}: grayscale/single-channel image (PIL mode '
+                    f'"{mode}", size {size}); an 8-bit RGB colour image is '
+                    'required.')
+            if _sixteen_bit(img):
+                raise ImageLoadError(
+                    f'{name}: 16-bit colour image (size {size}); an 8-bit '
+                    'RGB colour image is required (convert it, e.g. keep '
+                    'the high byte: (img >> 8).astype(np.uint8)).')
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            if mode == 'P':
+                img = img.convert('RGBA' if 'transparency' in img.info else
+                                  'RGB')
+                mode = img.mode
+            if mode == 'RGBA':
+                img = img.convert('RGB')
+            elif mode != 'RGB':
+                raise ImageLoadError(
+                    f'{name}: unsupported image mode "{mode}"; an 8-bit RGB '
+                    'colour image is required.')
+            array = np.array(img, dtype=np.uint8)  # writable copy
+    except ImageLoadError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise ImageLoadError(
+            f'{name}: cannot read the image (corrupt or not an image '
+            f'file): {err}') from err
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise ImageLoadError(f'{name}: decoded to shape {array.shape}; an '
+                             '8-bit RGB colour image is required.')
+    return np.ascontiguousarray(array)
+
+
 def read_rgb(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
-    """Read an image file as HxWx3 uint8 **RGB**.
+    """Read an image file as HxWx3 uint8 **RGB** (rules of
+    :func:`decode_rgb`).
 
     Args:
         path (str): image path.
         backend_args (dict, optional): mmengine file back-end arguments.
     """
-    img = _decode(_get_bytes(path, 'RGB', backend_args), path, 'RGB',
-                  'color')
-    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
-        raise ValueError(f'{path}: expected an 8-bit colour image, got '
-                         f'shape {img.shape} dtype {img.dtype}')
-    return np.ascontiguousarray(img)
+    return decode_rgb(_get_bytes(path, 'RGB', backend_args), path)
 
 
 def read_depth_png(path: str,

@@ -4,7 +4,10 @@ A MATLAB v7.3 ``.mat`` is an HDF5 file with a 512-byte MATLAB header in the
 user block. MATLAB stores arrays column-major, so h5py shows every array with
 its dimensions reversed: the MATLAB ``480x640x3x1449`` ``images`` array reads
 as ``(1449, 3, 640, 480)``, and ``f['images'][i].T`` is image ``i`` as MATLAB
-shows it (``480x640x3`` RGB). No rotation is involved anywhere.
+shows it (``480x640x3`` RGB). No rotation is involved anywhere. The real
+frames are landscape (480 rows, 640 columns); a file whose frames read as
+portrait (e.g. ``(N, 3, 480, 640)`` in h5py, 640x480 frames) was written
+transposed and is refused with an error naming it.
 
 :class:`NYULabeledMatReader` reads one sample at a time (one file handle per
 process), :func:`write_nyu_labeled_mat` writes the real layout from arrays in
@@ -25,6 +28,9 @@ except ImportError:  # pragma: no cover - h5py is a runtime requirement
 from .nyu_meta import nyu894_names
 
 DEPTH_KEYS = ('depths', 'rawDepths')
+#: (rows, columns) of every frame of the real file: landscape. Smaller
+#: (synthetic) files may use other sizes, but never portrait frames.
+NYU_FRAME_SHAPE = (480, 640)
 
 
 def _require_h5py() -> None:
@@ -173,6 +179,14 @@ class NYULabeledMatReader:
             raise ValueError(f'{path}: dataset "images" has dtype '
                              f'{images.dtype}, expected uint8')
         n, _, w, h = images.shape
+        if h > w:
+            raise ValueError(
+                f'{path}: frames are {h}x{w} (rows x columns, portrait); NYU '
+                f'Depth V2 labeled frames are {NYU_FRAME_SHAPE[0]}x'
+                f'{NYU_FRAME_SHAPE[1]} (h5py shape (N, 3, '
+                f'{NYU_FRAME_SHAPE[1]}, {NYU_FRAME_SHAPE[0]})): the file is '
+                'transposed (its arrays were written without reversing '
+                'MATLAB\'s dimension order)')
         for key in keys[1:]:
             dset = f[key]
             if dset.shape != (n, w, h):
@@ -295,7 +309,9 @@ def write_nyu_labeled_mat(path: str,
                           names: Optional[Sequence[str]] = None,
                           scenes: Optional[Sequence[str]] = None,
                           scene_types: Optional[Sequence[str]] = None,
-                          compression: Optional[str] = None) -> None:
+                          compression: Optional[str] = None,
+                          num_images: Optional[int] = None,
+                          indices: Optional[Sequence[int]] = None) -> None:
     """Write a file with the layout of ``nyu_depth_v2_labeled.mat``.
 
     Arrays are given in natural orientation and written the way MATLAB
@@ -324,17 +340,40 @@ def write_nyu_labeled_mat(path: str,
             ``'synthetic'``.
         compression (str, optional): h5py compression (e.g. ``'gzip'``);
             when set the datasets are chunked one sample per chunk.
+        num_images (int, optional): frames in the file (default: as many
+            as ``images``). With ``indices``, a sparse file for tests: only
+            the given samples are written, sample ``k`` as frame
+            ``indices[k]``; the other frames are never written (one chunk
+            per frame, so they take no space) and read as zeros.
+            ``scenes``/``scene_types`` then have ``num_images`` entries.
+        indices (Sequence[int], optional): frame of each given sample.
     """
     _require_h5py()
-    n = len(images)
-    if n == 0:
+    n_given = len(images)
+    if n_given == 0:
         raise ValueError(f'{path}: need at least one image')
-    for seq, what in ((depths, 'depths'), (labels, 'labels'),
-                      (raw_depths, 'raw_depths'), (scenes, 'scenes'),
-                      (scene_types, 'scene_types')):
-        if seq is not None and len(seq) != n:
+    chunked = compression is not None or indices is not None
+    if indices is None:
+        indices = range(n_given)
+        n = n_given if num_images is None else int(num_images)
+        if n != n_given:
+            raise ValueError(f'{path}: num_images={n} without indices, '
+                             f'images has {n_given}')
+    else:
+        indices = [int(i) for i in indices]
+        n = int(num_images) if num_images is not None else max(indices) + 1
+        if len(indices) != n_given or len(set(indices)) != n_given or \
+                not all(0 <= i < n for i in indices):
+            raise ValueError(f'{path}: indices must be {n_given} distinct '
+                             f'frames in 0..{n - 1}')
+    for seq, what, size in ((depths, 'depths', n_given),
+                            (labels, 'labels', n_given),
+                            (raw_depths, 'raw_depths', n_given),
+                            (scenes, 'scenes', n),
+                            (scene_types, 'scene_types', n)):
+        if seq is not None and len(seq) != size:
             raise ValueError(f'{path}: {what} has {len(seq)} entries, '
-                             f'images has {n}')
+                             f'expected {size}')
     first = np.asarray(images[0])
     if first.ndim != 3 or first.shape[2] != 3:
         raise ValueError(f'{path}: images must be (N, H, W, 3), got a '
@@ -350,9 +389,10 @@ def write_nyu_labeled_mat(path: str,
 
     def create(f, key, shape, dtype, mclass):
         kwargs = {}
-        if compression is not None:
-            kwargs = dict(compression=compression,
-                          chunks=(1, ) + tuple(shape[1:]))
+        if chunked:
+            kwargs = dict(chunks=(1, ) + tuple(shape[1:]))
+            if compression is not None:
+                kwargs['compression'] = compression
         dset = f.create_dataset(key, shape=shape, dtype=dtype, **kwargs)
         dset.attrs['MATLAB_class'] = np.bytes_(mclass)
         return dset
@@ -363,20 +403,20 @@ def write_nyu_labeled_mat(path: str,
         d_raw = create(f, 'rawDepths', (n, w, h), np.float32, 'single')
         d_lab = create(f, 'labels', (n, w, h), np.uint16, 'uint16')
         d_ins = create(f, 'instances', (n, w, h), np.uint8, 'uint8')
-        for i in range(n):
+        for i, frame in enumerate(indices):
             img = np.asarray(images[i])
             if img.shape != (h, w, 3) or img.dtype != np.uint8:
                 raise ValueError(f'{path}: image {i} has shape {img.shape} '
                                  f'dtype {img.dtype}, expected ({h}, {w}, 3)'
                                  ' uint8')
-            d_img[i] = img.T
+            d_img[frame] = img.T
             for src, dset, what in ((depths, d_dep, 'depth'),
                                     (raw_depths, d_raw, 'raw depth')):
                 arr = np.asarray(src[i], dtype=np.float32)
                 if arr.shape != (h, w):
                     raise ValueError(f'{path}: {what} {i} has shape '
                                      f'{arr.shape}, expected {(h, w)}')
-                dset[i] = arr.T
+                dset[frame] = arr.T
             lab = np.asarray(labels[i])
             if lab.shape != (h, w):
                 raise ValueError(f'{path}: labels {i} has shape {lab.shape},'
@@ -384,8 +424,8 @@ def write_nyu_labeled_mat(path: str,
             if lab.size and (lab.min() < 0 or lab.max() > len(names)):
                 raise ValueError(f'{path}: labels {i} has ids outside '
                                  f'0..{len(names)}')
-            d_lab[i] = lab.astype(np.uint16).T
-            d_ins[i] = np.zeros((w, h), np.uint8)
+            d_lab[frame] = lab.astype(np.uint16).T
+            d_ins[frame] = np.zeros((w, h), np.uint8)
         acc = f.create_dataset('accelData', data=np.zeros((4, n), np.float32))
         acc.attrs['MATLAB_class'] = np.bytes_('single')
         strings = _StringWriter(f)

@@ -7,12 +7,16 @@ in DDP with ``device_ids=[local_rank]``; both fail on a CPU-only machine.
 ``'cpu'`` (no CUDA, or ``CUDA_VISIBLE_DEVICES=-1``):
 
 - the process group is initialised with the ``gloo`` backend (from the same
-  launcher environment variables MMEngine reads) and destroyed at exit;
+  launcher environment variables MMEngine reads) and destroyed at exit, its
+  threads joined before the interpreter shuts down (see
+  :func:`destroy_dist`);
 - the model is wrapped in DDP with ``device_ids=None``, and SyncBN layers are
   reverted to BatchNorm (torch's SyncBatchNorm needs a GPU).
 
 On CUDA (or NPU/MLU/...) machines, and for non-distributed runs, it behaves
-exactly like :class:`mmengine.runner.Runner`.
+exactly like :class:`mmengine.runner.Runner`, except that on every device
+:meth:`ZoeRunner.load_checkpoint` refuses a checkpoint that does not cover the
+model (``allow_partial_load=True`` in the config allows it).
 
 It also applies ``env_cfg.cpu_runtime`` (``dict(malloc='reuse',
 flush_denormal=True)`` in mmzoe's default runtime; see
@@ -22,10 +26,12 @@ model is built, so that every intra-op thread flushes denormals.
 import atexit
 import copy
 import datetime
+import gc
 import os
+import re
 import subprocess
 import warnings
-from typing import Dict, Optional, Union
+from typing import Callable, Dict, Optional, Union
 
 import torch.distributed as torch_dist
 import torch.nn as nn
@@ -39,6 +45,8 @@ from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
 from mmzoe.registry import RUNNERS
+from mmzoe.utils.checkpoint_coverage import (check_checkpoint_covers_model,
+                                             checkpoint_coverage_problems)
 from mmzoe.utils.cpu_runtime import configure_cpu_runtime
 
 
@@ -110,9 +118,21 @@ def init_cpu_dist(launcher: str, **dist_cfg) -> None:
 
 
 def destroy_dist() -> None:
-    """Destroy the default process group if there is one (idempotent)."""
+    """Destroy the default process group if there is one (idempotent).
+
+    ``destroy_process_group`` only forgets the group: DDP's reducer keeps it
+    alive, and the finished runner (a reference cycle: loops and hooks point
+    back to it) is only freed by the garbage collector. The group's gloo
+    threads (``gloo_tcp_loop``, ``pt_gloo_runloop``) then still run while
+    the interpreter shuts down, and rank 0 sometimes ended with "terminate
+    called without an active exception" (SIGABRT) after a complete run.
+    Collecting first drops the last reference here, on the main thread, so
+    the group's destructor joins its threads before the interpreter exits.
+    """
     if torch_dist.is_available() and torch_dist.is_initialized():
+        gc.collect()
         torch_dist.destroy_process_group()
+        gc.collect()
 
 
 @RUNNERS.register_module()
@@ -181,6 +201,55 @@ class ZoeRunner(Runner):
                 wrapper_type, DistributedDataParallel):
             default_args['device_ids'] = None
         return MODEL_WRAPPERS.build(wrapper_cfg, default_args=default_args)
+
+    def load_checkpoint(self,
+                        filename: str,
+                        map_location: Union[str, Callable] = 'cpu',
+                        strict: bool = False,
+                        revise_keys: list = [(r'^module.', '')]):
+        """MMEngine's loading, refusing checkpoints that do not cover the
+        model (``tools/test.py``, ``load_from``, ``--resume``).
+
+        The rule is :func:`mmzoe.utils.checkpoint_coverage.
+        checkpoint_coverage_problems` (the one of ``init_model``: only
+        training-only modules may be absent). ``allow_partial_load=True`` in
+        the config (``--cfg-options allow_partial_load=True``) turns the
+        error into a warning for a deliberate partial load.
+
+        Args:
+            filename (str): The checkpoint.
+            map_location (str | Callable): See MMEngine. Defaults to 'cpu'.
+            strict (bool): See MMEngine. Defaults to False.
+            revise_keys (list): See MMEngine. Defaults to stripping
+                ``module.``.
+
+        Returns:
+            dict: The loaded checkpoint.
+        """
+        checkpoint = super().load_checkpoint(
+            filename, map_location=map_location, strict=strict,
+            revise_keys=revise_keys)
+        state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(
+            checkpoint, dict) else checkpoint
+        for pattern, replacement in revise_keys:
+            state_dict = {
+                re.sub(pattern, replacement, k): v
+                for k, v in state_dict.items()
+            }
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        if self.cfg.get('allow_partial_load', False):
+            problems = checkpoint_coverage_problems(model, state_dict)
+            if problems:
+                self.logger.warning(
+                    f'{filename}: partial load (allow_partial_load=True): '
+                    + '; '.join(problems))
+        else:
+            check_checkpoint_covers_model(
+                model, state_dict, filename,
+                hint='For a deliberate partial load add --cfg-options '
+                'allow_partial_load=True')
+        return checkpoint
 
 
 def build_runner(cfg) -> Runner:

@@ -1,3 +1,3 @@
-from .zoe_depth_metric import ZoeDepthMetric
+from .zoe_depth_metric import EmptyEvaluationError, ZoeDepthMetric
 
-__all__ = ['ZoeDepthMetric']
+__all__ = ['ZoeDepthMetric', 'EmptyEvaluationError']

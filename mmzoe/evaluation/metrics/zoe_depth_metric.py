@@ -9,10 +9,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmengine.dist import all_reduce
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from mmzoe.registry import METRICS
+from mmzoe.utils.tool_errors import ToolInputError
 
 ALL_METRICS = ('a1', 'a2', 'a3', 'abs_rel', 'sq_rel', 'rmse', 'rmse_log',
                'log_10', 'silog')
@@ -91,6 +93,10 @@ def per_image_depth_metrics(gt: torch.Tensor,
         silog=100.0 * torch.sqrt(silog_var.clamp(min=0)).item())
 
 
+class EmptyEvaluationError(ToolInputError, ValueError):
+    """No image of the evaluated set has a valid ground-truth pixel."""
+
+
 def _field(sample, name: str):
     """``sample[name]['data']`` for dict samples, ``.data`` for objects."""
     if isinstance(sample, dict):
@@ -119,7 +125,10 @@ class ZoeDepthMetric(BaseMetric):
     inside the crop window. The metrics (``a1 a2 a3 abs_rel sq_rel rmse
     rmse_log log_10 silog``, silog = 100·sqrt(mean(e²) − mean(e)²),
     e = ln pred − ln gt) are computed per image and averaged over images.
-    Images without any valid pixel are skipped and counted in the log.
+    Images without any valid pixel are skipped and counted in the log; if
+    no image of the whole set has one, :meth:`evaluate` (on every rank) and
+    :meth:`compute_metrics` raise :class:`EmptyEvaluationError` (the tools
+    print it as one line and exit with code 2) instead of reporting NaN.
     Only per-image numbers are kept between ``process`` and
     ``compute_metrics``, so distributed collection stays cheap.
 
@@ -137,6 +146,9 @@ class ZoeDepthMetric(BaseMetric):
         output_dir (str, optional): if set, write
             ``per_image_metrics.csv`` (image path, valid pixel count, each
             metric) there.
+        keep_results (bool): accepted for MMSegmentation's
+            ``tools/test.py --out``, which sets it (for its ``IoUMetric``)
+            next to ``output_dir``; the per-image CSV needs nothing more.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
         prefix (str, optional): prefix of the metric names.
     """
@@ -151,6 +163,7 @@ class ZoeDepthMetric(BaseMetric):
                  median_scaling: bool = False,
                  rescale_eigen_crop: bool = False,
                  output_dir: Optional[str] = None,
+                 keep_results: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  **kwargs) -> None:
@@ -249,10 +262,40 @@ class ZoeDepthMetric(BaseMetric):
                 self.results.append(values)
 
     # ------------------------------------------------------------ dataset
+    def _empty_error(self, num_images: int) -> EmptyEvaluationError:
+        crop = self.crop if self.crop else 'none'
+        return EmptyEvaluationError(
+            f'ZoeDepthMetric: none of the {num_images} evaluated images has '
+            f'a valid ground-truth pixel ({self.min_depth} < gt < '
+            f'{self.max_depth}, crop = {crop}); check the depth files, their '
+            'scale and min_depth/max_depth')
+
+    def evaluate(self, size: int) -> dict:
+        """Collect the results of all ranks and compute the metrics.
+
+        Args:
+            size (int): Length of the whole evaluated dataset.
+
+        Returns:
+            dict: The metrics.
+        """
+        # Decided on every rank (not only in compute_metrics on rank 0), so
+        # that no rank waits for a broadcast that never comes.
+        counts = torch.tensor(
+            [sum(not r['skipped'] for r in self.results),
+             len(self.results)], dtype=torch.float64)
+        all_reduce(counts, op='sum')
+        if counts[0] == 0:
+            self.results.clear()
+            raise self._empty_error(min(int(counts[1]), size))
+        return super().evaluate(size)
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Average the per-image metrics over the evaluated images."""
         used = [r for r in results if not r['skipped']]
         skipped = len(results) - len(used)
+        if not used:
+            raise self._empty_error(len(results))
         crop = self.crop if self.crop else 'none'
         print_log(
             f'ZoeDepthMetric protocol: {len(used)} images evaluated, '
@@ -266,8 +309,7 @@ class ZoeDepthMetric(BaseMetric):
             self._write_csv(results)
         out = OrderedDict()
         for name in self.metrics:
-            out[name] = float(np.mean([r[name] for r in used])) \
-                if used else float('nan')
+            out[name] = float(np.mean([r[name] for r in used]))
         return out
 
     def _write_csv(self, results: List[dict]) -> None:

@@ -38,7 +38,7 @@ class ZoeSILogLoss(nn.Module):
 
     computed in float32 even under autocast.
 
-    Robustness (never NaN/inf):
+    Robustness (never NaN/inf for finite predictions):
 
     * fewer than two valid pixels (unbiased variance undefined): the loss is
       exactly 0, still attached to the graph with zero gradient;
@@ -48,9 +48,13 @@ class ZoeSILogLoss(nn.Module):
       gradient instead of the infinite derivative of ``sqrt`` at 0; the value
       is unchanged wherever ``D > 0``;
     * negative predictions (impossible for the ZoeDepth head up to tiny
-      attractor overshoots) are clamped to 0 before the log;
-      non-finite predictions are excluded from the valid pixels and counted
-      in ``num_nonfinite_preds`` (rate-limited warning).
+      attractor overshoots) are clamped to 0 before the log.
+
+    A NaN or infinite *prediction* on a valid pixel is not masked: the loss
+    is then non-finite, so that a diverged model is seen (and stopped by
+    :class:`~mmzoe.engine.hooks.ZoeDivergenceHook`) instead of training on
+    the pixels that happen to stay finite. Only the ground truth decides
+    which pixels count.
 
     Args:
         beta (float): Weight of the squared mean (``\beta``). Defaults to 0.15.
@@ -87,7 +91,6 @@ class ZoeSILogLoss(nn.Module):
         self.loss_weight = float(loss_weight)
         self._loss_name = loss_name
         self.num_empty_batches = 0
-        self.num_nonfinite_preds = 0
 
     @property
     def loss_name(self) -> str:
@@ -117,12 +120,6 @@ class ZoeSILogLoss(nn.Module):
                                  f'{tuple(valid_mask.shape)} differs from '
                                  f'target shape {tuple(target.shape)}')
             mask = mask & valid_mask.bool()
-        finite = torch.isfinite(pred)
-        if not bool(finite[mask].all()):
-            self.num_nonfinite_preds += 1
-            self._warn(self.num_nonfinite_preds,
-                       'non-finite predictions on valid pixels were excluded')
-            mask = mask & finite
         pred_m = pred[mask].clamp(min=0)
         return torch.log(pred_m + self.eps) - torch.log(target[mask] +
                                                         self.eps)
@@ -169,10 +166,11 @@ class ZoeSILogLoss(nn.Module):
                 # Empty slice: exactly 0, attached to the graph, zero grad.
                 return pred.reshape(-1)[:0].float().sum()
             d = torch.var(g) + self.beta * torch.pow(torch.mean(g), 2)
-            positive = d > 0
-            safe_d = torch.where(positive, d, torch.ones_like(d))
-            loss = torch.where(positive, torch.sqrt(safe_d),
-                               torch.zeros_like(d))
+            # d <= 0 is False for a NaN d: a NaN stays NaN (never masked).
+            nonpositive = d <= 0
+            safe_d = torch.where(nonpositive, torch.ones_like(d), d)
+            loss = torch.where(nonpositive, torch.zeros_like(d),
+                               torch.sqrt(safe_d))
             return self.loss_weight * self.scale * loss
 
     def _log_differences_list(

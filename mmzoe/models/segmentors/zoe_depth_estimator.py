@@ -12,6 +12,7 @@ from mmseg.structures import SegDataSample
 from torch import Tensor
 
 from mmzoe.registry import MODELS
+from mmzoe.utils.tool_errors import NonFiniteError
 from ..utils.ckpt_convert import (CheckpointConversionError,
                                   check_against_model_keys,
                                   load_state_dict_file)
@@ -36,7 +37,9 @@ class ZoeDepthEstimator(DepthEstimator):
     (``align_corners=True``) to each sample's ``ori_shape``, clamps to the
     head's ``[min_depth, max_depth]`` and writes ``pred_depth_map``
     (1×H×W, metres). The prediction stays in the frame of the input image (a
-    pipeline flip is not undone: the GT was flipped with it).
+    pipeline flip is not undone: the GT was flipped with it). A NaN or
+    infinite predicted value raises
+    :class:`~mmzoe.utils.tool_errors.NonFiniteError` naming the image.
 
     ``test_cfg`` keys: ``mode`` (only ``'whole'``), ``flip`` (bool, default
     False), ``aux_seg`` (bool, default False: also run the auxiliary head and
@@ -252,6 +255,24 @@ class ZoeDepthEstimator(DepthEstimator):
         min_depth, max_depth = self._min_max_depth()
         return self._to_shape(depth, shape).clamp(min_depth, max_depth)
 
+    @staticmethod
+    def _check_finite(depth: Tensor,
+                      data_samples: Sequence[SegDataSample]) -> None:
+        """Raise :class:`NonFiniteError` naming the first image whose
+        predicted depth has a NaN or infinite value (a diverged or broken
+        model: clamping would hide it)."""
+        finite = torch.isfinite(depth.detach()).flatten(1).all(dim=1)
+        if bool(finite.all()):
+            return
+        i = int((~finite).nonzero()[0, 0])
+        bad = int((~torch.isfinite(depth[i])).sum())
+        name = data_samples[i].metainfo.get('img_path') or \
+            f'image {i} of the batch'
+        raise NonFiniteError(
+            f'the predicted depth has {bad} NaN/inf value(s) of '
+            f'{depth[i].numel()}; the weights are diverged (training) or '
+            'the checkpoint is broken', name=name, index=i)
+
     def postprocess_result(self,
                            outs: Dict[str, Tensor],
                            data_samples: Optional[List[SegDataSample]] = None
@@ -275,6 +296,7 @@ class ZoeDepthEstimator(DepthEstimator):
                 SegDataSample(metainfo=dict(ori_shape=tuple(depth.shape[-2:])))
                 for _ in range(batch_size)
             ]
+        self._check_finite(depth, data_samples)
         for i, sample in enumerate(data_samples):
             shape = sample.metainfo.get('ori_shape', depth.shape[-2:])
             d = self.resize_depth(depth[i:i + 1], shape)
