@@ -111,8 +111,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 BACKEND_HELP = (
     'Backends: "pytorch" (CONFIG CHECKPOINT INPUT) and "onnxruntime" '
     '(MODEL.onnx INPUT, a graph from tools/deployment/pytorch2onnx.py; CPU). '
-    'ONNX Runtime is faster on the CPU: SwinV2-B at 384x384 took 0.45x the '
-    'time of the pytorch backend on our (shared, loaded) 2-core machine, '
+    'ONNX Runtime is faster on the CPU: SwinV2-B at 384x384 took 0.45-0.49x '
+    'the time of the pytorch backend on our (shared, loaded) 2-core machine, '
     'same depth within 1e-6; see docs/deployment.md.')
 
 
