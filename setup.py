@@ -36,6 +36,10 @@ if __name__ == '__main__':
         package_data={'mmzoe': ['**/*.txt', '**/*.json']},
         python_requires='>=3.9',
         install_requires=parse_requirements('requirements/runtime.txt'),
-        extras_require={'tests': parse_requirements('requirements/tests.txt')},
+        extras_require={
+            'tests': parse_requirements('requirements/tests.txt') +
+            parse_requirements('requirements/deploy.txt'),
+            'deploy': parse_requirements('requirements/deploy.txt')
+        },
         license='Apache License 2.0',
         zip_safe=False)

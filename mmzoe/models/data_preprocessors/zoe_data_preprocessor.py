@@ -94,16 +94,33 @@ class ZoeDepthDataPreProcessor(BaseDataPreprocessor):
             raise ValueError(
                 f'Image has {img.shape[0]} channels, mean/std have '
                 f'{self.mean.shape[0]} (is the image HWC instead of CHW?).')
-        img = img.float() / self.pixel_scale
+        return self.prepare_batch(img[None])[0]
+
+    def prepare_batch(self, imgs: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) raw images -> (B, C, h, w) normalised network input.
+
+        The transform of :meth:`forward` on a stacked batch, in tensor
+        operations only (no metainfo), so that it can be traced: the ONNX
+        export puts it into the graph (``mmzoe.apis.onnx_export``).
+
+        Args:
+            imgs (Tensor): Images with values in [0, pixel_scale].
+
+        Returns:
+            Tensor: Float images at ``size`` (bilinear), ``(x - mean) / std``.
+        """
+        imgs = imgs.float() / self.pixel_scale
         if self.bgr_to_rgb:
-            img = img.flip(0)
-        if self.size is not None and tuple(img.shape[-2:]) != self.size:
-            img = F.interpolate(
-                img[None],
+            imgs = imgs.flip(1)
+        if self.size is not None and (torch.jit.is_tracing() or tuple(
+                imgs.shape[-2:]) != self.size):
+            # when traced, the resize stays in the graph for any image size
+            imgs = F.interpolate(
+                imgs,
                 size=self.size,
                 mode='bilinear',
-                align_corners=self.align_corners)[0]
-        return (img - self.mean) / self.std
+                align_corners=self.align_corners)
+        return (imgs - self.mean) / self.std
 
     def _pad_gt(self, data_samples: List[Any]) -> None:
         """Pad GT maps of different sizes (depth: 0, labels: 255)."""

@@ -225,11 +225,35 @@ class ZoeDepthEstimator(DepthEstimator):
             ) from None
 
     def _to_shape(self, x: Tensor, shape: Sequence[int]) -> Tensor:
+        if torch.jit.is_tracing():
+            # ONNX export: the sizes are traced values, int() would freeze
+            # them (the resize is then always in the graph).
+            return F.interpolate(
+                x, size=tuple(shape[:2]), mode='bilinear',
+                align_corners=True)
         shape = tuple(int(s) for s in shape[:2])
         if tuple(x.shape[-2:]) == shape:
             return x
         return F.interpolate(
             x, size=shape, mode='bilinear', align_corners=True)
+
+    def resize_depth(self, depth: Tensor, shape: Sequence[int]) -> Tensor:
+        """Metric depth (B, 1, h, w) resized to ``shape`` and clamped.
+
+        Bilinear (``align_corners=True``) resize to the image size, then
+        clamp to the head's ``[min_depth, max_depth]``: the output side of
+        :meth:`postprocess_result`. In tensor operations only, so that the
+        ONNX export traces it (``shape`` may be traced sizes).
+
+        Args:
+            depth (Tensor): Depth at the network resolution.
+            shape (Sequence[int]): Target (H, W).
+
+        Returns:
+            Tensor: (B, 1, H, W) depth in metres.
+        """
+        min_depth, max_depth = self._min_max_depth()
+        return self._to_shape(depth, shape).clamp(min_depth, max_depth)
 
     @staticmethod
     def _check_finite(depth: Tensor,
@@ -266,7 +290,6 @@ class ZoeDepthEstimator(DepthEstimator):
         if isinstance(outs, Tensor):
             outs = dict(depth=outs)
         depth = outs['depth']
-        min_depth, max_depth = self._min_max_depth()
         batch_size = depth.shape[0]
         if data_samples is None:
             data_samples = [
@@ -276,8 +299,7 @@ class ZoeDepthEstimator(DepthEstimator):
         self._check_finite(depth, data_samples)
         for i, sample in enumerate(data_samples):
             shape = sample.metainfo.get('ori_shape', depth.shape[-2:])
-            d = self._to_shape(depth[i:i + 1], shape)
-            d = d.clamp(min_depth, max_depth)
+            d = self.resize_depth(depth[i:i + 1], shape)
             sample.set_data(dict(pred_depth_map=PixelData(data=d[0])))
             if 'rel_depth' in outs:
                 r = self._to_shape(outs['rel_depth'][i:i + 1], shape)
