@@ -455,6 +455,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='overrides for variant A only')
     p.add_argument('--cfg-options-b', nargs='+', action=DictAction,
                    help='overrides for variant B only')
+    p.add_argument('--jobs', type=int, default=1,
+                   help='runs at the same time (subprocesses; set '
+                   'OMP_NUM_THREADS to share the cores between them)')
     p.add_argument('--confidence', type=float, default=0.95)
     p.add_argument('--plot-metrics', nargs='+',
                    default=['a1', 'abs_rel', 'rmse'],
@@ -469,6 +472,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         p.error(f'--iters must be >= 1, got {args.iters}')
     if args.checkpoint_interval is not None and args.checkpoint_interval < 1:
         p.error('--checkpoint-interval must be >= 1')
+    if args.jobs < 1:
+        p.error(f'--jobs must be >= 1, got {args.jobs}')
     if not 0 < args.confidence < 1:
         p.error(f'--confidence must be in (0, 1), got {args.confidence}')
     return args
@@ -509,10 +514,21 @@ def run(args: argparse.Namespace) -> Dict:
             path = osp.join(work_dir, name, 'config.py')
             write_variant_cfg(cfg, path)
             cfg_paths.append(path)
-        # seed-major order: finished pairs accumulate as early as possible
-        for seed in seeds:
-            for name, path in zip(names, cfg_paths):
-                run_one(path, osp.join(work_dir, name, f'seed_{seed}'), seed)
+        # seed-major order: finished pairs accumulate as early as possible;
+        # with --jobs 2 the two variants of a seed train side by side
+        jobs = [(path, osp.join(work_dir, name, f'seed_{seed}'), seed)
+                for seed in seeds for name, path in zip(names, cfg_paths)]
+        if args.jobs == 1:
+            for job in jobs:
+                run_one(*job)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+            pool = ThreadPoolExecutor(args.jobs)
+            try:
+                for future in [pool.submit(run_one, *job) for job in jobs]:
+                    future.result()
+            finally:  # a failed run: start no further ones
+                pool.shutdown(wait=True, cancel_futures=True)
     summary = summarize(collect(work_dir, names, seeds), names,
                         args.confidence)
     table = write_reports(summary, work_dir, args.plot_metrics)
