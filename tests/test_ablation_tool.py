@@ -107,13 +107,13 @@ def _tiny_nyu(root: str) -> str:
 
 
 def _env() -> dict:
-    env = dict(os.environ)
+    env = dict(os.environ, OMP_NUM_THREADS='1')  # runs side by side
     env['PYTHONPATH'] = os.pathsep.join(
         [REPO] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
     return env
 
 
-def _run(args, timeout=300):
+def _run(args, timeout=900):
     return subprocess.run([sys.executable, TOOL] + args, cwd=REPO, env=_env(),
                           capture_output=True, text=True, timeout=timeout)
 
@@ -123,7 +123,8 @@ def test_ablation_end_to_end_two_seeds(tmp_path):
     work = tmp_path / 'abl'
     common = [
         CONFIG, CONFIG, '--names', 'lr1e-3', 'lr3e-3', '--seeds', '2',
-        '--iters', '2', '--checkpoint-interval', '1', '--work-dir',
+        '--iters', '2', '--checkpoint-interval', '1', '--jobs', '2',
+        '--work-dir',
         str(work), '--cfg-options',
         f'train_dataloader.dataset.data_root={data}',
         f'val_dataloader.dataset.data_root={data}',
@@ -148,7 +149,7 @@ def test_ablation_end_to_end_two_seeds(tmp_path):
         osp.join(REPO, 'tools', 'train.py'), cfg_path, '--work-dir',
         str(run_dir), '--cfg-options', 'randomness.seed=0',
         'train_cfg.max_iters=1'
-    ], cwd=REPO, env=_env(), check=True, capture_output=True, timeout=300)
+    ], cwd=REPO, env=_env(), check=True, capture_output=True, timeout=600)
     assert (run_dir / 'iter_1.pth').is_file()
 
     res = _run(common)
