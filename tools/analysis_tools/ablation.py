@@ -436,8 +436,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('config_a', help='config of variant A (the baseline)')
     p.add_argument('config_b', help='config of variant B (the change)')
     p.add_argument('--seeds', type=int, default=5,
-                   help='number of seeds (>= 2); seeds first-seed ... '
-                   'first-seed + N - 1')
+                   help='number of seeds; seeds first-seed ... first-seed + '
+                   'N - 1 (the table needs >= 2 finished pairs; one call '
+                   'per seed range can split the runs between machines)')
     p.add_argument('--first-seed', type=int, default=0)
     p.add_argument('--names', nargs=2, metavar=('A', 'B'),
                    help='variant names (folders, table columns); default '
@@ -465,9 +466,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--summarize-only', action='store_true',
                    help='no training: table of the finished runs')
     args = p.parse_args(argv)
-    if args.seeds < 2:
-        p.error(f'--seeds must be >= 2 for paired statistics, got '
-                f'{args.seeds}')
+    if args.seeds < 1:
+        p.error(f'--seeds must be >= 1, got {args.seeds}')
     if args.iters is not None and args.iters < 1:
         p.error(f'--iters must be >= 1, got {args.iters}')
     if args.checkpoint_interval is not None and args.checkpoint_interval < 1:
