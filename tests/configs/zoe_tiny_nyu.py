@@ -9,7 +9,9 @@ custom_imports = dict(imports=['mmzoe'], allow_failed_imports=False)
 
 data_root = 'data/tiny_nyu'
 train_pipeline = [dict(type='PackSegInputs')]
-test_pipeline = [dict(type='PackSegInputs')]
+# ZoeLoadImage passes the dataset's image through; it is the step that
+# mmseg.apis.inference_model swaps for LoadImageFromNDArray.
+test_pipeline = [dict(type='ZoeLoadImage'), dict(type='PackSegInputs')]
 train_dataloader = dict(
     batch_size=2, num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
