@@ -54,7 +54,8 @@ env_cfg = dict(cudnn_benchmark=False,
                mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+visualizer = dict(
+    type='Visualizer', vis_backends=vis_backends, name='visualizer')
 log_level = 'INFO'
 load_from = None
 resume = False
