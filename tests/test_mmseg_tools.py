@@ -264,3 +264,87 @@ def test_train_resume_in_mmseg_order(tmp_path):
     with pytest.raises(SystemExit) as err:
         tool.parse_args(['--resume', 'w/iter_2.pth'])
     assert err.value.code == 2
+
+
+# ------------------------------------------------------ mmzoe's own tools
+def _tool(rel_path: str):
+    spec = importlib.util.spec_from_file_location(
+        'mmzoe_tool_' + osp.basename(rel_path)[:-3],
+        osp.join(REPO, 'tools', rel_path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_get_flops_counts_fused_ops_like_upstream_order():
+    """Fused attention + fused log-binomial expectation (projection off, so
+    the order of operations is upstream's) count as the --eager model."""
+    tool = _tool('analysis_tools/get_flops.py')
+    opts = ['model.backbone.attn_impl=sdpa',
+            'model.decode_head.fused_expectation=True',
+            'model.decode_head.clb_project_condition=False']
+    fused = tool.count(tool.parse_args(
+        [TINY_MODEL, '--counter', 'both', '--shape', '48', '56',
+         '--cfg-options', *opts]))
+    eager = tool.count(tool.parse_args(
+        [TINY_MODEL, '--counter', 'both', '--shape', '48', '56',
+         '--eager', '--cfg-options', *opts]))
+    assert fused['network_shape'] == (64, 64)
+    assert fused['torch_flops'] > 0 and fused['mmengine_flops'] > 0
+    assert fused['torch_flops'] == eager['torch_flops']
+    assert fused['mmengine_flops'] == eager['mmengine_flops']
+
+
+def test_browse_dataset_tool(tiny, tmp_path):
+    tool = _tool('misc/browse_dataset.py')
+    out = str(tmp_path / 'panels')
+    n = tool.browse(tool.parse_args(
+        [CONFIG, '--output-dir', out, '--num', '2', '--cfg-options',
+         f'train_dataloader.dataset.data_root={tiny["data"]}',
+         'train_dataloader.dataset.with_labels=True']))
+    assert n == 2
+    panel = cv2.imread(osp.join(out, 'train_00001.png'))[..., ::-1]
+    assert panel.shape[0] > H and panel.shape[1] > 3 * W
+    # the RGB tile (below the title strip) is the dataset image, RGB order
+    from mmzoe.datasets import NYUv2LabeledDataset
+    ds = NYUv2LabeledDataset(data_root=tiny['data'], ann_file='tiny_nyu.mat',
+                             split='all', with_labels=True,
+                             pipeline=[dict(type='PackSegInputs')])
+    rgb = ds[1]['inputs'].permute(1, 2, 0).numpy()
+    strip = panel.shape[0] - H
+    np.testing.assert_array_equal(panel[strip:, :W], rgb)
+
+
+def test_analyze_logs_tool(tmp_path):
+    import json
+    run = tmp_path / 'run' / '20260101_000000' / 'vis_data'
+    run.mkdir(parents=True)
+    with open(run / 'scalars.json', 'w') as f:
+        for it in range(1, 11):
+            f.write(json.dumps(dict(lr=1e-3, loss=2.0 / it, iter=it,
+                                    step=it)) + '\n')
+            if it % 5 == 0:
+                f.write(json.dumps(dict(a1=0.1 * it, abs_rel=1.0 / it,
+                                        step=it)) + '\n')
+    tool = _tool('analysis_tools/analyze_logs.py')
+    out = str(tmp_path / 'curves.png')
+    keys = tool.analyze(tool.parse_args([str(tmp_path / 'run'), '--out',
+                                         out]))
+    assert keys == ['loss', 'a1', 'abs_rel']
+    img = cv2.imread(out)
+    assert img is not None and img.shape[1] > img.shape[0]
+    train, evals = tool.load_log(tool.find_log(str(tmp_path / 'run')))
+    assert len(train) == 10 and len(evals) == 2
+    with pytest.raises(tool.LogError, match='not logged'):
+        tool.analyze(tool.parse_args([str(tmp_path / 'run'), '--keys',
+                                      'silog', '--out', out]))
+
+
+def test_print_config_tool(capsys):
+    tool = _tool('misc/print_config.py')
+    tool.print_config(tool.parse_args([CONFIG, '--graph', '--summary-only']))
+    text = capsys.readouterr().out
+    assert 'network input: (64, 64)' in text
+    assert 'ZoeDepthMetric range [0.001, 10.0] m, crop None' in text
+    assert 'Model graph:\nZoeDepthEstimator(' in text
+    assert '  decode_head: ' in text

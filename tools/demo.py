@@ -149,7 +149,9 @@ def quiet_runner_class():
 
     MMEngine's environment, config and hook dumps and the iteration logs
     still go to the log file in the work dir (at the config's
-    ``log_level``); the demo prints its own progress lines. Two warnings
+    ``log_level``; what ZoeRunner logs before its logger exists, the
+    ``cpu_runtime`` line, is in the environment dump there too); the demo
+    prints its own progress lines. Two warnings
     that MMEngine's ``CheckpointHook`` raises itself on every run (it calls
     the deprecated ``FileClient``, which uses the deprecated
     ``HardDiskBackend`` alias) are kept out of the console too (they stay
@@ -160,14 +162,19 @@ def quiet_runner_class():
     class _QuietRunner(ZoeRunner):
 
         def build_logger(self, *args, **kwargs):
-            logger = super().build_logger(*args, **kwargs)
-            for handler in logger.handlers:
-                if type(handler) is logging.StreamHandler:
-                    handler.setLevel(logging.WARNING)
-                    handler.addFilter(_mmengine_internal_deprecations)
-            return logger
+            return quiet_console(super().build_logger(*args, **kwargs))
 
     return _QuietRunner
+
+
+def quiet_console(logger: logging.Logger) -> logging.Logger:
+    """Show only warnings and errors of ``logger`` on the console (its file
+    handler, if any, keeps its level)."""
+    for handler in logger.handlers:
+        if type(handler) is logging.StreamHandler:
+            handler.setLevel(logging.WARNING)
+            handler.addFilter(_mmengine_internal_deprecations)
+    return logger
 
 
 def _mmengine_internal_deprecations(record: logging.LogRecord) -> bool:
@@ -189,9 +196,11 @@ def progress_hook(interval: int):
             it = runner.iter + 1
             if it % interval and it != runner.max_iters:
                 return
-            loss = float(outputs['loss']) if outputs and \
-                'loss' in outputs else float('nan')
-            eta = runner.message_hub.get_info('eta', 0.0)
+            # RuntimeInfoHook (priority VERY_HIGH) logged this iteration
+            hub = runner.message_hub
+            loss = hub.get_scalar('train/loss').current() if \
+                'train/loss' in hub.log_scalars else float('nan')
+            eta = hub.get_info('eta', 0.0)
             print(f'[demo] train {it}/{runner.max_iters}  loss {loss:.3f}  '
                   f'eta {_hms(eta)}', flush=True)
 
@@ -259,6 +268,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 if key in sched:
                     sched[key] = int(round(sched[key] * args.iters / orig))
     iters = cfg.train_cfg.max_iters
+    from mmengine.logging import MMLogger
+    quiet_console(MMLogger.get_current_instance())
     runner = quiet_runner_class().from_cfg(cfg)
     runner.register_hook(progress_hook(max(iters // 6, 1)))
     log_file = next((h.baseFilename for h in runner.logger.handlers
