@@ -23,7 +23,9 @@ Example::
     python tools/demo.py --cfg-options optim_wrapper.optimizer.lr=1e-3
 """
 import argparse
+import contextlib
 import datetime
+import io
 import json
 import logging
 import os
@@ -290,7 +292,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     ckpt = osp.join(cfg.work_dir, f'iter_{iters}.pth')
 
     # ----------------------------------------------------- inference + panels
-    model = init_model(cfg, ckpt)
+    with contextlib.redirect_stdout(io.StringIO()) as loading:
+        # MMEngine's load_checkpoint prints "Loads checkpoint by ..." with
+        # print(): into the log file with the rest
+        model = init_model(cfg, ckpt)
+    for line in loading.getvalue().splitlines():
+        runner.logger.info(line)
     panel_dir = osp.join(work_dir, 'panels')
     os.makedirs(panel_dir, exist_ok=True)
     import cv2
