@@ -16,6 +16,11 @@ One command, about 10-12 minutes on 2 CPU cores (default config
 5. writes panels ``RGB | relative | GT | prediction`` and a metrics table
    (``metrics.md``, ``metrics.json``) into the work directory.
 
+The console shows a few progress lines with ETA, the metrics table and where
+the panels are; MMEngine's environment/config/hook dumps and iteration logs
+go to the log file under ``<work-dir>/train/`` (its path is printed), the
+renderer's output to ``<work-dir>/data/render.log``.
+
 Example::
 
     python tools/demo.py                       # everything, defaults
@@ -269,6 +274,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             for key in ('begin', 'end'):
                 if key in sched:
                     sched[key] = int(round(sched[key] * args.iters / orig))
+            if 'end' in sched:  # a very short run: keep every phase >= 1
+                sched['end'] = max(sched['end'], sched.get('begin', 0) + 1)
     iters = cfg.train_cfg.max_iters
     from mmengine.logging import MMLogger
     quiet_console(MMLogger.get_current_instance())

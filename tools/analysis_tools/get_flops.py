@@ -23,8 +23,9 @@ speed switches: the reference of ``docs/benchmarks.md``).
 
 Examples::
 
-    python tools/analysis_tools/get_flops.py configs/_base_/models/zoedepth_swin2b.py
-    python tools/analysis_tools/get_flops.py CONFIG --shape 480 640 --counter both
+    python tools/analysis_tools/get_flops.py \
+        configs/_base_/models/zoedepth_swin2b.py --shape 480 640
+    python tools/analysis_tools/get_flops.py CONFIG --counter both
     python tools/analysis_tools/get_flops.py CONFIG --eager
 """
 import argparse
