@@ -24,6 +24,8 @@ from mmseg.registry import RUNNERS as MMSEG_RUNNERS
 from mmseg.registry import TRANSFORMS as MMSEG_TRANSFORMS
 from mmseg.registry import VISBACKENDS as MMSEG_VISBACKENDS
 from mmseg.registry import VISUALIZERS as MMSEG_VISUALIZERS
+from mmseg.registry import \
+    WEIGHT_INITIALIZERS as MMSEG_WEIGHT_INITIALIZERS
 
 RUNNERS = Registry(
     'runner', parent=MMSEG_RUNNERS, scope='mmzoe',
@@ -72,6 +74,11 @@ VISUALIZERS = Registry(
 VISBACKENDS = Registry(
     'vis_backend', parent=MMSEG_VISBACKENDS, scope='mmzoe',
     locations=['mmzoe.visualization'])
+# No initializers of our own: the child only gives scope ``mmzoe`` a place in
+# the tree, so init_cfg types (``Normal``, ``Kaiming``, ...) resolve without
+# MMEngine's "Failed to search registry with scope" fallback warning.
+WEIGHT_INITIALIZERS = Registry(
+    'weight initializer', parent=MMSEG_WEIGHT_INITIALIZERS, scope='mmzoe')
 LOG_PROCESSORS = Registry(
     'log_processor', parent=MMSEG_LOG_PROCESSORS, scope='mmzoe',
     locations=['mmzoe.engine'])
@@ -80,5 +87,5 @@ __all__ = [
     'RUNNERS', 'LOOPS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS',
     'MODELS', 'MODEL_WRAPPERS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
     'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS', 'EVALUATOR',
-    'VISUALIZERS', 'VISBACKENDS', 'LOG_PROCESSORS'
+    'VISUALIZERS', 'VISBACKENDS', 'WEIGHT_INITIALIZERS', 'LOG_PROCESSORS'
 ]

@@ -16,6 +16,11 @@ One command, about 10-12 minutes on 2 CPU cores (default config
 5. writes panels ``RGB | relative | GT | prediction`` and a metrics table
    (``metrics.md``, ``metrics.json``) into the work directory.
 
+The console shows a few progress lines with ETA, the metrics table and where
+the panels are; MMEngine's environment/config/hook dumps and iteration logs
+go to the log file under ``<work-dir>/train/`` (its path is printed), the
+renderer's output to ``<work-dir>/data/render.log``.
+
 Example::
 
     python tools/demo.py                       # everything, defaults
@@ -23,13 +28,18 @@ Example::
     python tools/demo.py --cfg-options optim_wrapper.optimizer.lr=1e-3
 """
 import argparse
+import contextlib
+import datetime
+import io
 import json
+import logging
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from mmengine.config import DictAction
@@ -101,10 +111,107 @@ def make_data(args: argparse.Namespace, data_dir: str) -> str:
     env = dict(os.environ, OMP_NUM_THREADS='1')
     env['PYTHONPATH'] = os.pathsep.join(
         [REPO] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
-    subprocess.run(cmd, check=True, env=env)
+    log_path = osp.join(data_dir, 'render.log')
+    print(f'[demo] rendering {args.num_frames} synthetic frames (log: '
+          f'{log_path})', flush=True)
+    with open(log_path, 'w', encoding='utf-8') as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        next_quarter = 1
+        for line in proc.stdout:
+            log.write(line)
+            if line.startswith('wrote '):
+                print(f'[demo] {line.strip()}', flush=True)
+            done = _rendered(line)
+            if done is not None and done[0] * 4 >= next_quarter * done[1]:
+                n, total, elapsed = done
+                eta = elapsed / n * (total - n)
+                print(f'[demo] rendered {n}/{total} frames, '
+                      f'{elapsed:.0f}s elapsed, eta {_hms(eta)}', flush=True)
+                while done[0] * 4 >= next_quarter * done[1]:
+                    next_quarter += 1
+        if proc.wait() != 0:
+            sys.exit(f'[demo] rendering failed (exit {proc.returncode}), '
+                     f'see {log_path}')
     with open(stamp_path, 'w', encoding='utf-8') as f:
         json.dump(stamp, f)
     return mat
+
+
+def _rendered(line: str) -> Optional[Tuple[int, int, float]]:
+    """``(done, total, elapsed_s)`` of a renderer progress line
+    (``[i/n] frames rendered, 12.3s elapsed, ...``), else None."""
+    match = re.match(r'\[(\d+)/(\d+)\] frames rendered, ([\d.]+)s', line)
+    if match is None:
+        return None
+    return int(match[1]), int(match[2]), float(match[3])
+
+
+def _hms(seconds: float) -> str:
+    return str(datetime.timedelta(seconds=int(round(seconds))))
+
+
+def quiet_runner_class():
+    """:class:`ZoeRunner` whose console shows only warnings and errors.
+
+    MMEngine's environment, config and hook dumps and the iteration logs
+    still go to the log file in the work dir (at the config's
+    ``log_level``; what ZoeRunner logs before its logger exists, the
+    ``cpu_runtime`` line, is in the environment dump there too); the demo
+    prints its own progress lines. Two warnings
+    that MMEngine's ``CheckpointHook`` raises itself on every run (it calls
+    the deprecated ``FileClient``, which uses the deprecated
+    ``HardDiskBackend`` alias) are kept out of the console too (they stay
+    in the file).
+    """
+    from mmzoe.engine.runner import ZoeRunner
+
+    class _QuietRunner(ZoeRunner):
+
+        def build_logger(self, *args, **kwargs):
+            return quiet_console(super().build_logger(*args, **kwargs))
+
+    return _QuietRunner
+
+
+def quiet_console(logger: logging.Logger) -> logging.Logger:
+    """Show only warnings and errors of ``logger`` on the console (its file
+    handler, if any, keeps its level)."""
+    for handler in logger.handlers:
+        if type(handler) is logging.StreamHandler:
+            handler.setLevel(logging.WARNING)
+            handler.addFilter(_mmengine_internal_deprecations)
+    return logger
+
+
+def _mmengine_internal_deprecations(record: logging.LogRecord) -> bool:
+    msg = record.getMessage()
+    return not (msg.startswith('"FileClient" will be deprecated')
+                or msg.startswith('"HardDiskBackend" is the alias'))
+
+
+def progress_hook(interval: int):
+    """A hook printing ``iteration, loss, eta`` every ``interval``
+    iterations and at the last one (ETA from MMEngine's IterTimerHook)."""
+    from mmengine.hooks import Hook
+
+    class _DemoProgressHook(Hook):
+        priority = 'LOW'  # after IterTimerHook updated the ETA
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None) -> None:
+            it = runner.iter + 1
+            if it % interval and it != runner.max_iters:
+                return
+            # RuntimeInfoHook (priority VERY_HIGH) logged this iteration
+            hub = runner.message_hub
+            loss = hub.get_scalar('train/loss').current() if \
+                'train/loss' in hub.log_scalars else float('nan')
+            eta = hub.get_info('eta', 0.0)
+            print(f'[demo] train {it}/{runner.max_iters}  loss {loss:.3f}  '
+                  f'eta {_hms(eta)}', flush=True)
+
+    return _DemoProgressHook()
 
 
 def split_by_room(mat: str, data_dir: str, val_rooms: int) -> Dict:
@@ -143,7 +250,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     import mmzoe  # noqa: F401  (registers modules)
     from mmzoe.apis import inference_depth, init_model, load_rgb_image
-    from mmzoe.engine.runner import ZoeRunner
     from mmzoe.evaluation.metrics import ZoeDepthMetric
     from mmzoe.visualization import make_depth_panel, read_depth_png
 
@@ -168,8 +274,17 @@ def main(argv: Optional[List[str]] = None) -> int:
             for key in ('begin', 'end'):
                 if key in sched:
                     sched[key] = int(round(sched[key] * args.iters / orig))
+            if 'end' in sched:  # a very short run: keep every phase >= 1
+                sched['end'] = max(sched['end'], sched.get('begin', 0) + 1)
     iters = cfg.train_cfg.max_iters
-    runner = ZoeRunner.from_cfg(cfg)
+    from mmengine.logging import MMLogger
+    quiet_console(MMLogger.get_current_instance())
+    runner = quiet_runner_class().from_cfg(cfg)
+    runner.register_hook(progress_hook(max(iters // 6, 1)))
+    log_file = next((h.baseFilename for h in runner.logger.handlers
+                     if isinstance(h, logging.FileHandler)), None)
+    print(f'[demo] MMEngine log (environment, config, hooks, iterations): '
+          f'{log_file}', flush=True)
 
     t0 = time.time()
     before = runner.test()
@@ -184,7 +299,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     ckpt = osp.join(cfg.work_dir, f'iter_{iters}.pth')
 
     # ----------------------------------------------------- inference + panels
-    model = init_model(cfg, ckpt)
+    with contextlib.redirect_stdout(io.StringIO()) as loading:
+        # MMEngine's load_checkpoint prints "Loads checkpoint by ..." with
+        # print(): into the log file with the rest
+        model = init_model(cfg, ckpt)
+    for line in loading.getvalue().splitlines():
+        runner.logger.info(line)
     panel_dir = osp.join(work_dir, 'panels')
     os.makedirs(panel_dir, exist_ok=True)
     import cv2

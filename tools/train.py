@@ -1,15 +1,17 @@
 """Train a model with an mmzoe (or mmseg) config.
 
 Same arguments as MMSegmentation 1.2.2's ``tools/train.py``; ``--resume``
-optionally takes a checkpoint path. Uses :class:`mmzoe.engine.ZoeRunner`
-(unless the config sets ``runner_type``), which also trains distributed on
-machines without CUDA.
+optionally takes a checkpoint path (mmseg's order ``--resume CONFIG``, a
+config file right after the flag, resumes from the latest checkpoint). Uses
+:class:`mmzoe.engine.ZoeRunner` (unless the config sets ``runner_type``),
+which also trains distributed on machines without CUDA.
 
 Examples::
 
     python tools/train.py configs/zoedepth/CONFIG.py
     python tools/train.py CONFIG --work-dir work_dirs/x --resume
     python tools/train.py CONFIG --resume work_dirs/x/iter_1000.pth
+    python tools/train.py --resume CONFIG            # mmseg's order
     bash tools/dist_train.sh CONFIG 2
 """
 import argparse
@@ -17,15 +19,19 @@ import logging
 import os
 import os.path as osp
 import sys
+from typing import Optional
 
 from mmengine.config import Config, DictAction
 
 PROG = 'tools/train.py'
+_CONFIG_EXTS = ('.py', '.json', '.yaml', '.yml')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a depth estimator')
-    parser.add_argument('config', help='train config file path')
+    # nargs='?' so that mmseg's order `--resume CONFIG` parses (argparse
+    # gives CONFIG to --resume); see _config_given_to_resume below.
+    parser.add_argument('config', nargs='?', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
@@ -58,9 +64,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     # torchrun sets the LOCAL_RANK environment variable instead.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    if args.config is None and _config_given_to_resume(args.resume):
+        # `--resume CONFIG` (mmseg's store_true flag before the config)
+        args.config, args.resume = args.resume, 'auto'
+    if args.config is None:
+        parser.error('the following arguments are required: config')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def _config_given_to_resume(value: Optional[str]) -> bool:
+    """Whether ``--resume``'s value is a config file (not a checkpoint)."""
+    return value not in (None, 'auto') and value.endswith(_CONFIG_EXTS)
 
 
 def build_train_cfg(args: argparse.Namespace) -> Config:

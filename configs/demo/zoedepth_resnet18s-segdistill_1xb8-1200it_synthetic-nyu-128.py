@@ -55,7 +55,9 @@ train_pipeline = [
     dict(type='ZoeColorAug', prob=0.5),
     dict(type='PackSegInputs')
 ]
-test_pipeline = [dict(type='PackSegInputs')]
+# ZoeLoadImage passes the dataset's image through; it is the step that
+# mmseg.apis.inference_model swaps for LoadImageFromNDArray.
+test_pipeline = [dict(type='ZoeLoadImage'), dict(type='PackSegInputs')]
 train_dataloader = dict(
     batch_size=8,
     num_workers=0,

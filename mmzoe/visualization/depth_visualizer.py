@@ -3,6 +3,7 @@ from typing import Optional
 
 import cv2
 import numpy as np
+import torch
 from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 
@@ -11,9 +12,14 @@ from .panel import make_depth_panel
 
 
 def _pixel_data(sample: SegDataSample, key: str) -> Optional[np.ndarray]:
+    """``sample.<key>.data`` as a numpy array (tensor or array data: mmseg's
+    ``browse_dataset.py`` passes ``data_sample.numpy()``)."""
     if key not in sample:
         return None
-    return getattr(sample, key).data.detach().float().cpu().numpy()
+    data = getattr(sample, key).data
+    if isinstance(data, torch.Tensor):
+        data = data.detach().cpu().numpy()
+    return np.asarray(data)
 
 
 @VISUALIZERS.register_module()
@@ -25,7 +31,11 @@ class ZoeDepthVisualizer(SegLocalVisualizer):
     a FIXED ``[vmin, vmax]`` range and a colour bar in metres (mmseg's
     visualizer normalises every depth map by its own min/max, so colours
     are not comparable). ``pred_rel_depth`` is shown when the model wrote it
-    (``test_cfg.rel_depth=True``). Segmentation samples fall back to mmseg.
+    (``test_cfg.rel_depth=True``); ``gt_sem_seg`` adds a ``labels`` tile
+    coloured with ``dataset_meta['palette']`` (when the visualizer has
+    one). Depth data may be tensors or arrays (``data_sample.numpy()``, as
+    mmseg's ``browse_dataset.py`` gives). Segmentation samples fall back to
+    mmseg.
     Works with mmseg's ``SegVisualizationHook`` (``tools/test.py
     --show-dir``).
 
@@ -94,10 +104,15 @@ class ZoeDepthVisualizer(SegLocalVisualizer):
             titles = dict(pred='ground truth')
         else:
             titles = None
+        labels = _pixel_data(data_sample, 'gt_sem_seg') if draw_gt \
+            else None
+        palette = (self.dataset_meta or {}).get('palette')
+        if palette is None:
+            labels = None
         panel = make_depth_panel(
             np.ascontiguousarray(image[..., :3]).astype(np.uint8), pred,
             rel_depth=rel, gt_depth=gt, vmin=self.vmin, vmax=self.vmax,
-            cmap=self.cmap, titles=titles)
+            cmap=self.cmap, titles=titles, labels=labels, palette=palette)
         if show:
             self.show(panel, win_name=name, wait_time=wait_time)
         if out_file is not None:

@@ -59,6 +59,34 @@ def add_title(image: np.ndarray,
     return np.concatenate([strip, image], axis=0)
 
 
+def colorize_labels(labels: np.ndarray,
+                    palette: Sequence[Sequence[int]],
+                    ignore_color: Sequence[int] = (0, 0, 0)) -> np.ndarray:
+    """Colour a label map with a palette.
+
+    Args:
+        labels (np.ndarray): HxW integer class ids.
+        palette (Sequence[Sequence[int]]): RGB colour of each class id.
+        ignore_color (Sequence[int]): RGB colour of ids outside the palette
+            (e.g. the ignore index 255). Defaults to black.
+
+    Returns:
+        np.ndarray: HxWx3 uint8 RGB image.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim == 3 and labels.shape[0] == 1:
+        labels = labels[0]
+    if labels.ndim != 2:
+        raise ValueError(f'labels must be HxW, got shape {labels.shape}.')
+    lut = np.empty((256, 3), dtype=np.uint8)
+    lut[...] = np.asarray(ignore_color, dtype=np.uint8)
+    table = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)[:256]
+    lut[:len(table)] = table
+    ids = labels.astype(np.int64)
+    ids[(ids < 0) | (ids > 255)] = 255
+    return lut[ids]
+
+
 def make_depth_panel(rgb: np.ndarray,
                      pred_depth: np.ndarray,
                      rel_depth: Optional[np.ndarray] = None,
@@ -68,7 +96,10 @@ def make_depth_panel(rgb: np.ndarray,
                      cmap: str = 'inferno',
                      titles: Optional[dict] = None,
                      colorbar: bool = True,
-                     separator: int = 4) -> np.ndarray:
+                     separator: int = 4,
+                     labels: Optional[np.ndarray] = None,
+                     palette: Optional[Sequence[Sequence[int]]] = None
+                     ) -> np.ndarray:
     """Compose ``RGB | relative depth | GT | prediction`` into one image.
 
     The GT and the prediction share the FIXED ``[vmin, vmax]`` metric range
@@ -88,9 +119,14 @@ def make_depth_panel(rgb: np.ndarray,
         vmax (float): Metric range end. Defaults to 10 m.
         cmap (str): Colour map. Defaults to ``'inferno'``.
         titles (dict, optional): Override tile titles, keys ``rgb``,
-            ``relative``, ``gt``, ``pred``.
+            ``relative``, ``gt``, ``pred``, ``labels``.
         colorbar (bool): Append a metric colour bar. Defaults to True.
         separator (int): White gap between tiles in pixels. Defaults to 4.
+        labels (np.ndarray, optional): HxW class ids; when given, a
+            ``labels`` tile (coloured with ``palette``, ids outside it
+            black) is appended after the colour bar. Defaults to None.
+        palette (Sequence[Sequence[int]], optional): RGB colour per class
+            id; needed with ``labels``.
 
     Returns:
         np.ndarray: The panel, uint8 RGB.
@@ -129,4 +165,13 @@ def make_depth_panel(rgb: np.ndarray,
         top = np.full((strip_h, body.shape[1], 3), 255, dtype=np.uint8)
         top[:, :panel.shape[1]] = panel[:strip_h]
         panel = np.concatenate([top, body], axis=0)
+    if labels is not None:
+        if palette is None:
+            raise ValueError('make_depth_panel: labels need a palette.')
+        seg = _resize_nearest(np.asarray(labels).reshape(
+            np.asarray(labels).shape[-2:]).astype(np.uint8), hw)
+        tile = add_title(colorize_labels(seg, palette), names.get(
+            'labels', 'labels'), height=panel.shape[0] - hw[0])
+        gap = np.full((panel.shape[0], separator, 3), 255, dtype=np.uint8)
+        panel = np.concatenate([panel, gap, tile], axis=1)
     return panel

@@ -9,7 +9,9 @@ custom_imports = dict(imports=['mmzoe'], allow_failed_imports=False)
 
 data_root = 'data/tiny_nyu'
 train_pipeline = [dict(type='PackSegInputs')]
-test_pipeline = [dict(type='PackSegInputs')]
+# ZoeLoadImage passes the dataset's image through; it is the step that
+# mmseg.apis.inference_model swaps for LoadImageFromNDArray.
+test_pipeline = [dict(type='ZoeLoadImage'), dict(type='PackSegInputs')]
 train_dataloader = dict(
     batch_size=2, num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
@@ -53,7 +55,8 @@ env_cfg = dict(cudnn_benchmark=False,
                mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+visualizer = dict(
+    type='Visualizer', vis_backends=vis_backends, name='visualizer')
 log_level = 'INFO'
 load_from = None
 resume = False

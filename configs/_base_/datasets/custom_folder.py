@@ -20,7 +20,9 @@ train_pipeline = [
     dict(type='ZoeColorAug', prob=0.5, brightness_range=(0.9, 1.1)),
     dict(type='PackSegInputs'),
 ]
-test_pipeline = [dict(type='PackSegInputs')]
+# ZoeLoadImage passes the dataset's image through; it is the step that
+# mmseg.apis.inference_model swaps for LoadImageFromNDArray.
+test_pipeline = [dict(type='ZoeLoadImage'), dict(type='PackSegInputs')]
 
 train_dataloader = dict(
     batch_size=train_batch_size,

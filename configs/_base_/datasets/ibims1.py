@@ -7,7 +7,9 @@ data_root = 'data/ibims1/ibims1_core_raw'
 test_batch_size = 1
 num_workers = 2
 
-test_pipeline = [dict(type='PackSegInputs')]
+# ZoeLoadImage passes the dataset's image through; it is the step that
+# mmseg.apis.inference_model swaps for LoadImageFromNDArray.
+test_pipeline = [dict(type='ZoeLoadImage'), dict(type='PackSegInputs')]
 
 test_dataloader = dict(
     batch_size=test_batch_size,

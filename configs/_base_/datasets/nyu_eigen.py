@@ -21,7 +21,9 @@ train_pipeline = [
          brightness_range=(0.75, 1.25), color_range=(0.9, 1.1)),
     dict(type='PackSegInputs'),
 ]
-test_pipeline = [dict(type='PackSegInputs')]
+# ZoeLoadImage passes the dataset's image through; it is the step that
+# mmseg.apis.inference_model swaps for LoadImageFromNDArray.
+test_pipeline = [dict(type='ZoeLoadImage'), dict(type='PackSegInputs')]
 
 train_dataloader = dict(
     batch_size=train_batch_size,

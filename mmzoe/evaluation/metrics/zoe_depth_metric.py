@@ -147,13 +147,20 @@ class ZoeDepthMetric(BaseMetric):
             ``per_image_metrics.csv`` (image path, valid pixel count, each
             metric) there.
         keep_results (bool): accepted for MMSegmentation's
-            ``tools/test.py --out``, which sets it (for its ``IoUMetric``)
-            next to ``output_dir``; the per-image CSV needs nothing more.
+            ``tools/test.py --out DIR``, which sets it together with
+            ``output_dir``; the per-image CSV is always kept, so it changes
+            nothing. Defaults to False.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
-        prefix (str, optional): prefix of the metric names.
+        prefix (str, optional): prefix of the metric names. Defaults to
+            :attr:`default_prefix`, ``''``: the names stay ``a1``,
+            ``abs_rel``, ... (what ``save_best='abs_rel'`` and ZoeDepth's
+            tables use).
+        **kwargs: further :class:`mmengine.evaluator.BaseMetric` arguments
+            (``collect_dir``).
     """
 
-    default_prefix: Optional[str] = None
+    # Deliberately no prefix (not None: MMEngine warns about a missing one).
+    default_prefix: Optional[str] = ''
 
     def __init__(self,
                  min_depth: float = 1e-3,
@@ -189,6 +196,7 @@ class ZoeDepthMetric(BaseMetric):
         self.median_scaling = median_scaling
         self.rescale_eigen_crop = rescale_eigen_crop
         self.output_dir = output_dir
+        self.keep_results = bool(keep_results)
 
     # ------------------------------------------------------------ per image
     def prepare(self, pred: torch.Tensor,

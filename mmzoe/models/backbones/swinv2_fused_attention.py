@@ -19,6 +19,12 @@ on (the ``cpb_mlp`` weights, the coordinate table and index, the shift mask),
 plus device and dtype, so in-place weight updates (``load_state_dict``,
 optimiser steps) invalidate it; :meth:`train` clears it.
 
+While ``torch.jit`` traces the module (what MMEngine's / fvcore's FLOP
+counters and TorchScript export do) it runs the attention as explicit
+``softmax(q kᵀ + bias) @ v`` matmuls without the bias cache: a traced custom
+autograd function or fused kernel is an opaque node that those counters do not
+count (SwinV2-B: ~10 G multiply-adds per 384² forward would go missing).
+
 The module subclasses timm's ``WindowAttention``: parameter and buffer names
 are unchanged (checkpoints load as before) and timm's ``set_window_size`` /
 buffer re-initialisation keep working. Only the rounding differs from timm
@@ -42,6 +48,11 @@ _CHUNK_BYTES = 8 * 2**20  # attention backward: probabilities per chunk
 def _is_compiling() -> bool:
     compiler = getattr(torch, 'compiler', None)
     return bool(compiler is not None and compiler.is_compiling())
+
+
+def _is_tracing() -> bool:
+    """``torch.jit`` is tracing (FLOP counters, TorchScript export)."""
+    return torch.jit.is_tracing()
 
 
 def _window_chunks(q: torch.Tensor, k: torch.Tensor,
@@ -179,12 +190,18 @@ def _use_custom_backward(q: torch.Tensor, bias_requires_grad: bool,
     the mask itself)."""
     return (q.device.type == 'cpu' and bias_requires_grad
             and torch.is_grad_enabled() and dropout_p == 0.0
-            and not _is_compiling())
+            and not _is_compiling() and not _is_tracing())
 
 
 def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                bias: torch.Tensor, dropout_p: float) -> torch.Tensor:
-    """Fused attention with the (full) additive bias."""
+    """Fused attention with the (full) additive bias (explicit matmuls
+    while traced)."""
+    if _is_tracing():
+        probs = _probs(q, k, bias, None, q.dtype)
+        if dropout_p:
+            probs = F.dropout(probs, p=dropout_p)
+        return torch.matmul(probs, v)
     if _use_custom_backward(q, bias.requires_grad, dropout_p):
         return _BiasedAttention.apply(q, k, v, bias, None)
     return F.scaled_dot_product_attention(
@@ -269,7 +286,8 @@ class ZoeSwinV2FusedAttention(WindowAttention):
             p.requires_grad for p in self.cpb_mlp.parameters())
 
     def _can_cache(self) -> bool:
-        if not self.cache_bias or self.training or _is_compiling():
+        if (not self.cache_bias or self.training or _is_compiling()
+                or _is_tracing()):
             return False
         if torch.is_grad_enabled() and any(
                 p.requires_grad for p in self.cpb_mlp.parameters()):

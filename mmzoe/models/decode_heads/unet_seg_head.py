@@ -1,4 +1,5 @@
 """U-Net style segmentation head: the training-only distillation branch."""
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -211,18 +212,22 @@ class ZoeUNetSegHead(BaseDecodeHead):
             raise ValueError(
                 'ZoeUNetSegHead: give either loss_decode or lambda_dis/'
                 'dice_ratio/dice_cfg/focal_cfg, not both')
-        super().__init__(
-            in_channels,
-            block_channels[-1],
-            num_classes=num_classes,
-            in_index=in_index,
-            input_transform=input_transform,
-            loss_decode=loss_decode,
-            dropout_ratio=dropout_ratio,
-            align_corners=align_corners,
-            ignore_index=ignore_index,
-            init_cfg=init_cfg,
-            **kwargs)
+        with warnings.catch_warnings():
+            # BaseDecodeHead builds its losses with mmseg's own deprecated
+            # build_loss helper (mmseg-internal).
+            warnings.filterwarnings('ignore', message='``build_loss``')
+            super().__init__(
+                in_channels,
+                block_channels[-1],
+                num_classes=num_classes,
+                in_index=in_index,
+                input_transform=input_transform,
+                loss_decode=loss_decode,
+                dropout_ratio=dropout_ratio,
+                align_corners=align_corners,
+                ignore_index=ignore_index,
+                init_cfg=init_cfg,
+                **kwargs)
         self.block_channels = block_channels
         self.upsample_mode = upsample_mode
         blocks = []

@@ -204,7 +204,10 @@ class LogBinomial(nn.Module):
         The probabilities are computed in strips of rows (in float32, also
         under autocast) and recomputed in the backward pass; the result
         equals the unfused expression up to rounding (see
-        :class:`_LogBinomialExpectation`).
+        :class:`_LogBinomialExpectation`). While ``torch.jit`` traces the
+        model (FLOP counters, TorchScript export) the unfused expression is
+        used, so the trace holds ordinary operators instead of an opaque
+        custom autograd node.
 
         Args:
             p (Tensor): Mode position, (B, H, W) or (B, 1, H, W).
@@ -227,6 +230,9 @@ class LogBinomial(nn.Module):
             t = torch.as_tensor(t, dtype=torch.float32,
                                 device=p.device).expand(b, 1, h, w)
             values = values.float().contiguous()
+            if torch.jit.is_tracing():
+                return torch.sum(
+                    self.forward(p, t, eps) * values, dim=1, keepdim=True)
             k = self.k_idx.to(torch.float32)
             log_coef = log_binomial_coefficient(self.K_minus_1.float(),
                                                 self.k_idx)

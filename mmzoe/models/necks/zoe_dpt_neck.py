@@ -36,7 +36,9 @@ class ZoeDPTNeck(BaseModule):
         channels (int): DPT feature width. Defaults to 256.
         relative_head (dict): Config of the relative depth head
             (``ZoeRelativeDepthHead``); its ``in_channels`` defaults to
-            ``channels``.
+            ``channels``. An unqualified mmzoe type is built as
+            ``mmzoe.<type>``, so the default also resolves from a config
+            whose default scope is ``mmseg``.
         align_corners (bool): Interpolation flag. Defaults to True.
         freeze_unused (bool): Set ``requires_grad=False`` on the unused
             ``refinenet4.resConfUnit1``. Defaults to True.
@@ -78,6 +80,10 @@ class ZoeDPTNeck(BaseModule):
         if freeze_unused:
             self.refinenet4.resConfUnit1.requires_grad_(False)
         relative_head = dict(relative_head)
+        head_type = relative_head.get('type')
+        if isinstance(head_type, str) and '.' not in head_type and \
+                head_type in MODELS.module_dict:
+            relative_head['type'] = f'mmzoe.{head_type}'
         relative_head.setdefault('in_channels', channels)
         self.relative_head = MODELS.build(relative_head)
         self.channels_last = bool(channels_last)

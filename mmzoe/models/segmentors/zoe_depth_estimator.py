@@ -61,6 +61,10 @@ class ZoeDepthEstimator(DepthEstimator):
             (``backbone.*``/``neck.*`` keys, from
             ``tools/model_converters/midas_to_mmzoe.py``) loaded strictly in
             :meth:`init_weights`. Defaults to None.
+        pretrained (str, optional): mmseg's backbone-checkpoint argument,
+            accepted because mmseg's ``init_model`` and tools set
+            ``model.pretrained=None``. Only None is allowed: load MiDaS
+            weights with ``core_checkpoint`` (or a backbone ``init_cfg``).
         init_cfg (dict, optional): MMEngine init config.
     """
 
@@ -73,7 +77,14 @@ class ZoeDepthEstimator(DepthEstimator):
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  core_checkpoint: Optional[str] = None,
+                 pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        if pretrained is not None:
+            raise ValueError(
+                f'ZoeDepthEstimator: pretrained={pretrained!r} is not '
+                'supported; set core_checkpoint= (a converted MiDaS core, '
+                'tools/model_converters/midas_to_mmzoe.py) or '
+                "backbone.init_cfg=dict(type='Pretrained', checkpoint=...)")
         test_cfg = ConfigDict(test_cfg or dict(mode='whole'))
         test_cfg.setdefault('mode', 'whole')
         self._check_test_cfg(test_cfg)
