@@ -31,6 +31,9 @@ def test_quiet_runner_console_and_log_file(tmp_path, capsys):
         cfg[f'{split}_dataloader'].dataset.data_root = str(tmp_path)
     cfg.work_dir = str(tmp_path / 'work')
     cfg.experiment_name = 'demo_quiet'
+    # the demo runs in its own process; here other tests may already have
+    # made MMEngine's 'visualizer' instance (a warning if made again)
+    cfg.visualizer.name = f'visualizer_{tmp_path.name}'
     cfg.train_cfg.val_interval = 100
     # as the demo config (a DefaultSampler warns when it restarts)
     cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
