@@ -10,6 +10,17 @@ from mmzoe.registry import MODELS
 from ..layers.dpt_fusion import ZoeFeatureFusionBlock
 
 
+def _qualified(cfg: dict) -> dict:
+    """A copy of ``cfg`` whose unqualified mmzoe type is ``mmzoe.<type>``
+    (so it also resolves from a config whose default scope is ``mmseg``)."""
+    cfg = dict(cfg)
+    head_type = cfg.get('type')
+    if isinstance(head_type, str) and '.' not in head_type and \
+            head_type in MODELS.module_dict:
+        cfg['type'] = f'mmzoe.{head_type}'
+    return cfg
+
+
 @MODELS.register_module()
 class ZoeDPTNeck(BaseModule):
     """DPT neck of MiDaS v3.1 (``layer{1..4}_rn`` + ``refinenet{1..4}``).
@@ -49,6 +60,11 @@ class ZoeDPTNeck(BaseModule):
         with_cp (bool): Activation checkpointing of each fusion block and of
             the relative head while training. Numerically identical.
             Defaults to False.
+        reassemble (dict, optional): Config of a module run on the backbone
+            outputs first (``neck.reassemble``), e.g. ``ZoeViTReassemble``
+            for ViT cores, whose backbones give patch maps and class tokens
+            instead of a pyramid. Its outputs must have ``in_channels``
+            channels. Defaults to None (the backbone gives the pyramid).
         init_cfg (dict, optional): MMEngine init config.
     """
 
@@ -61,6 +77,7 @@ class ZoeDPTNeck(BaseModule):
                  freeze_unused: bool = True,
                  channels_last: bool = False,
                  with_cp: bool = False,
+                 reassemble: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(in_channels) != 4:
@@ -79,11 +96,9 @@ class ZoeDPTNeck(BaseModule):
                     ZoeFeatureFusionBlock(channels, align_corners))
         if freeze_unused:
             self.refinenet4.resConfUnit1.requires_grad_(False)
-        relative_head = dict(relative_head)
-        head_type = relative_head.get('type')
-        if isinstance(head_type, str) and '.' not in head_type and \
-                head_type in MODELS.module_dict:
-            relative_head['type'] = f'mmzoe.{head_type}'
+        self.reassemble = None if reassemble is None else MODELS.build(
+            _qualified(reassemble))
+        relative_head = _qualified(relative_head)
         relative_head.setdefault('in_channels', channels)
         self.relative_head = MODELS.build(relative_head)
         self.channels_last = bool(channels_last)
@@ -103,11 +118,14 @@ class ZoeDPTNeck(BaseModule):
         """Forward.
 
         Args:
-            inputs (Sequence[Tensor]): Four NCHW maps, strides 4..32.
+            inputs (Sequence[Tensor]): Four NCHW maps, strides 4..32 (or
+                what ``reassemble`` turns into them).
 
         Returns:
             tuple[Tensor]: ``(l4_rn, r4, r3, r2, r1, out_conv, rel_depth)``.
         """
+        if self.reassemble is not None:
+            inputs = self.reassemble(inputs)
         if len(inputs) != 4:
             raise ValueError(
                 f'ZoeDPTNeck expects 4 feature maps, got {len(inputs)}.')
