@@ -5,7 +5,6 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
-from mmseg.models.utils import resize
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
@@ -14,6 +13,7 @@ from ..layers import (AttractorLayer, AttractorLayerUnnormed,
                       ConditionalLogBinomial, Projector, SeedBinRegressor,
                       SeedBinRegressorUnnormed)
 from ..utils.core_output import ZoeCoreOutput
+from ..utils.resize import upsample_to
 from .loss_build import qualify_loss_cfgs, quiet_base_head_init
 
 # bin_centers_type -> (seed regressor, attractor layer, normalise seed output)
@@ -23,12 +23,6 @@ _VARIANTS = {
     'hybrid1': (SeedBinRegressor, AttractorLayerUnnormed, False),
     'hybrid2': (SeedBinRegressorUnnormed, AttractorLayer, True),
 }
-
-
-def _upsample_to(x: Tensor, size: Sequence[int]) -> Tensor:
-    """Bilinear, ``align_corners=True`` (as everywhere in ZoeDepth)."""
-    return resize(x, size=tuple(size), mode='bilinear', align_corners=True,
-                  warning=False)
 
 
 @MODELS.register_module()
@@ -286,9 +280,9 @@ class ZoeDepthHead(BaseDecodeHead):
                 self._depth, p, t, centers, fused, use_reentrant=False)
         else:
             out_size = out_conv.shape[-2:]
-            rel = _upsample_to(rel_depth, out_size)
+            rel = upsample_to(rel_depth, out_size)
             last = torch.cat([out_conv, rel], dim=1)
-            centers = _upsample_to(centers, out_size)
+            centers = upsample_to(centers, out_size)
             # the embedding is upsampled inside (after its 1x1 projection
             # with clb_project_condition)
             if fused:
@@ -324,7 +318,7 @@ class ZoeDepthHead(BaseDecodeHead):
                               emb: Tensor) -> Tuple[Tensor, Tensor]:
         """Log-binomial mode and temperature at ``out_conv`` size."""
         out_size = out_conv.shape[-2:]
-        rel = _upsample_to(rel_depth, out_size)
+        rel = upsample_to(rel_depth, out_size)
         last = torch.cat([out_conv, rel], dim=1)
         return self.conditional_log_binomial.mode_and_temperature(last, emb)
 
@@ -333,7 +327,7 @@ class ZoeDepthHead(BaseDecodeHead):
         """Depth from the bin probabilities: (depth, upsampled centres,
         probs); probs is None when ``fused``."""
         log_binomial = self.conditional_log_binomial.log_binomial_transform
-        centers = _upsample_to(centers, p.shape[-2:])
+        centers = upsample_to(centers, p.shape[-2:])
         if fused:
             return log_binomial.expectation(p, t, centers), centers, None
         probs = log_binomial(p, t)
