@@ -14,7 +14,8 @@ from ..layers import (AttractorLayer, AttractorLayerUnnormed,
                       SeedBinRegressorUnnormed)
 from ..utils.core_output import ZoeCoreOutput
 from ..utils.resize import upsample_to
-from .loss_build import qualify_loss_cfgs, quiet_base_head_init
+from .loss_build import (qualify_loss_cfgs, quiet_base_head_init,
+                         sum_losses)
 
 # bin_centers_type -> (seed regressor, attractor layer, normalise seed output)
 _VARIANTS = {
@@ -386,15 +387,5 @@ class ZoeDepthHead(BaseDecodeHead):
             when several losses share a name).
         """
         gt = self._gt_depths(batch_data_samples)
-        if isinstance(self.loss_decode, nn.ModuleList):
-            losses_decode = list(self.loss_decode)
-        else:
-            losses_decode = [self.loss_decode]
-        losses: Dict[str, Tensor] = {}
-        for loss_fn in losses_decode:
-            value = loss_fn(seg_logits, gt)
-            if loss_fn.loss_name in losses:
-                losses[loss_fn.loss_name] = losses[loss_fn.loss_name] + value
-            else:
-                losses[loss_fn.loss_name] = value
-        return losses
+        return sum_losses(self.loss_decode,
+                          lambda loss_fn: loss_fn(seg_logits, gt))

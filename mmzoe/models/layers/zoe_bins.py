@@ -271,14 +271,35 @@ class _AttractorBase(nn.Module):
         self._net = _mlp(in_channels, mlp_dim, self._OUTPUTS * n_attractors,
                          self._final_act())
 
-    def _merge_embedding(self, x: Tensor, prev_b_embedding: Optional[Tensor],
-                         interpolate: bool) -> Tensor:
-        """Add the (upsampled) previous embedding to the current one."""
-        if prev_b_embedding is None:
-            return x
-        if interpolate:
-            prev_b_embedding = upsample_to(prev_b_embedding, x.shape[-2:])
-        return x + prev_b_embedding
+    def forward(self,
+                x: Tensor,
+                b_prev: Tensor,
+                prev_b_embedding: Optional[Tensor] = None,
+                interpolate: bool = True) -> Tuple[Tensor, Tensor]:
+        """Move the previous centres towards this stage's attractors.
+
+        Args:
+            x (Tensor): Embedding (B, in_channels, h, w).
+            b_prev (Tensor): Previous centres (B, n_bins, h', w'), in the
+                units of the layer (see :meth:`_move`).
+            prev_b_embedding (Tensor, optional): Previous embedding, added to
+                ``x`` (after upsampling) before the MLP.
+            interpolate (bool): Upsample ``prev_b_embedding`` to ``x``'s size.
+                Defaults to True.
+
+        Returns:
+            tuple[Tensor, Tensor]: The centres for the next stage and the
+            metric centres, both (B, n_bins, h, w).
+        """
+        if prev_b_embedding is not None:
+            if interpolate:
+                prev_b_embedding = upsample_to(prev_b_embedding, x.shape[-2:])
+            x = x + prev_b_embedding
+        return self._move(self._net(x), b_prev)
+
+    def _move(self, out: Tensor, b_prev: Tensor) -> Tuple[Tensor, Tensor]:
+        """The new centres from the MLP output and ``b_prev``."""
+        raise NotImplementedError
 
     def _displacement(self, attractors: Tensor, centers: Tensor) -> Tensor:
         """Aggregate attractor pulls on every bin centre.
@@ -331,27 +352,10 @@ class AttractorLayer(_AttractorBase):
     def _final_act() -> nn.Module:
         return nn.ReLU(inplace=True)
 
-    def forward(self,
-                x: Tensor,
-                b_prev: Tensor,
-                prev_b_embedding: Optional[Tensor] = None,
-                interpolate: bool = True) -> Tuple[Tensor, Tensor]:
-        """Move the previous (normalised) centres towards the attractors.
-
-        Args:
-            x (Tensor): Embedding (B, in_channels, h, w).
-            b_prev (Tensor): Previous normalised centres (B, n_bins, h', w').
-            prev_b_embedding (Tensor, optional): Previous embedding, added to
-                ``x`` (after upsampling) before the MLP.
-            interpolate (bool): Upsample ``prev_b_embedding`` to ``x``'s size.
-                Defaults to True.
-
-        Returns:
-            tuple[Tensor, Tensor]: Normalised centres (B, n_bins, h, w) and
-            sorted, clipped metric centres (B, n_bins, h, w).
-        """
-        x = self._merge_embedding(x, prev_b_embedding, interpolate)
-        out = self._net(x) + 1e-3
+    def _move(self, out: Tensor, b_prev: Tensor) -> Tuple[Tensor, Tensor]:
+        """Normalised centres (B, n_bins, h, w) and sorted, clipped metric
+        centres from the MLP output and the normalised ``b_prev``."""
+        out = out + 1e-3
         b, _, h, w = out.shape
         pairs = out.view(b, self.n_attractors, 2, h, w)
         attractors = pairs[:, :, 0, ...]  # raw first element (upstream quirk)
@@ -378,26 +382,10 @@ class AttractorLayerUnnormed(_AttractorBase):
     def _final_act() -> nn.Module:
         return nn.Softplus()
 
-    def forward(self,
-                x: Tensor,
-                b_prev: Tensor,
-                prev_b_embedding: Optional[Tensor] = None,
-                interpolate: bool = True) -> Tuple[Tensor, Tensor]:
-        """Move the previous centres (metres) towards the attractors.
-
-        Args:
-            x (Tensor): Embedding (B, in_channels, h, w).
-            b_prev (Tensor): Previous centres (B, n_bins, h', w').
-            prev_b_embedding (Tensor, optional): Previous embedding, added to
-                ``x`` (after upsampling) before the MLP.
-            interpolate (bool): Upsample ``prev_b_embedding`` to ``x``'s size.
-                Defaults to True.
-
-        Returns:
-            tuple[Tensor, Tensor]: The new centres (B, n_bins, h, w), twice.
-        """
-        x = self._merge_embedding(x, prev_b_embedding, interpolate)
-        attractors = self._net(x)
+    def _move(self, out: Tensor, b_prev: Tensor) -> Tuple[Tensor, Tensor]:
+        """The new centres (metres), twice, from the MLP output (the
+        attractor points) and ``b_prev`` (metres)."""
+        attractors = out
         centers = upsample_to(b_prev, attractors.shape[-2:])
         centers = centers + self._displacement(attractors, centers)
         return centers, centers

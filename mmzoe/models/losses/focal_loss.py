@@ -40,11 +40,8 @@ class ZoeSoftmaxFocalLoss(MaskedSegLoss):
         gamma (float): Focusing parameter, >= 0. Defaults to 2.0.
         alpha (float | Sequence[float], optional): Class balancing factor(s).
             Defaults to None.
-        ignore_index (int, optional): Label excluded from the loss; a value
-            passed to ``forward`` takes precedence. Defaults to 255.
-        loss_weight (float): Multiplier ``w`` of the loss. Defaults to 1.0.
-        loss_name (str): Name of the loss item in the loss dict; it must start
-            with ``loss_`` to be back-propagated. Defaults to 'loss_focal'.
+        ignore_index, loss_weight, loss_name: see :class:`MaskedSegLoss`.
+            Defaults to 255, 1.0 and 'loss_focal'.
     """
 
     def __init__(self,
