@@ -2,8 +2,8 @@
 
 All "MLPs" are pairs of 1x1 convolutions. Attribute names (``_net``) and the
 ``nn.Sequential`` indices match upstream ZoeDepth so that checkpoint keys such
-as ``seed_bin_regressor._net.2.weight`` map 1:1 (see the spec, sections 3
-and 7.2).
+as ``seed_bin_regressor._net.2.weight`` map 1:1 (the key layout is in
+``docs/architecture.md``).
 
 Two families exist:
 
