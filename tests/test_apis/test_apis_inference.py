@@ -13,7 +13,8 @@ from PIL import Image
 import mmzoe  # noqa: F401
 from mmzoe.apis import ImageLoadError, inference_depth, init_model
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO as ROOT
+
 TINY = osp.join(ROOT, 'configs', '_base_', 'models', 'zoedepth_tiny.py')
 
 

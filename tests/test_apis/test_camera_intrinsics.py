@@ -11,7 +11,8 @@ import pytest
 
 from mmzoe.apis.camera_intrinsics import IntrinsicsError, load_intrinsics
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO as ROOT
+
 K = dict(fx=500.0, fy=510.0, cx=320.5, cy=240.25)
 K_ROWS = [[500.0, 0, 320.5], [0, 510.0, 240.25], [0, 0, 1]]
 

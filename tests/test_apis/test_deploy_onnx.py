@@ -20,7 +20,8 @@ import mmzoe  # noqa: E402,F401
 from mmzoe.apis import (OnnxDepthPredictor, inference_depth,  # noqa: E402
                         init_model, plain_export_options)
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO as ROOT
+
 SEG_TINY = osp.join(ROOT, 'tests', 'configs', 'segdistill_tiny.py')
 SWIN2B = osp.join(ROOT, 'configs', '_base_', 'models', 'zoedepth_swin2b.py')
 EXPORT = osp.join(ROOT, 'tools', 'deployment', 'pytorch2onnx.py')

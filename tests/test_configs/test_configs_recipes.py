@@ -11,7 +11,8 @@ import mmzoe  # noqa: F401
 from mmzoe.datasets.nyu_labeled import random_split_indices
 from mmzoe.engine import ZoeEpochBasedTrainLoop
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO as ROOT
+
 
 
 def _cfg(name):

@@ -20,7 +20,8 @@ from mmengine.registry import DefaultScope
 
 import mmzoe  # noqa: F401
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO
+
 MIXING = osp.join(REPO, 'configs', 'mixing')
 MIT = osp.join(MIXING, 'zoedepth_mit-b0_segdistill_nyu-384x384.py')
 UPER = osp.join(MIXING, 'upernet_zoeswinv2-t_nyu13-seg-256x256.py')

@@ -17,7 +17,8 @@ import pytest
 import torch
 from mmengine import Config
 
-from test_tools import REPO, _free_port, run, tool_env
+from zoe_testing import REPO, run, tool_env
+from zoe_testing import free_port as _free_port
 
 NUM_FRAMES = 10  # random 80/20 split -> 8 train / 2 val
 EPOCHS = 2

@@ -27,7 +27,8 @@ from mmzoe.datasets import NYUv2LabeledDataset
 from mmzoe.datasets.utils import bts_encode_frame, write_nyu_labeled_mat
 from mmzoe.registry import DATASETS, METRICS
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO
+
 H, W = 480, 640
 N = 3
 

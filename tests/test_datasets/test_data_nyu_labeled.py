@@ -16,8 +16,10 @@ from mmzoe.datasets.utils import (NYULabeledMatReader, mapping_894_to_13,
                                   nyu_official_split, read_mat_string_list,
                                   write_nyu_labeled_mat)
 
+from zoe_testing import REPO
+
 H, W = 480, 640
-META = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'mmzoe',
+META = osp.join(REPO, 'mmzoe',
                 'datasets', 'meta')
 
 

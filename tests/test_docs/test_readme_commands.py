@@ -55,7 +55,8 @@ import time
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO
+
 DOC_FILES = ['README.md'] + sorted(
     osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'docs', '*.md')))
 SHELL_LANGS = ('bash', 'sh', 'shell', 'console')
@@ -390,11 +391,10 @@ def _write_weights(scratch):
     from mmengine.config import Config
 
     from mmzoe.registry import MODELS
-    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-    from test_models_core import _to_upstream_midas  # reverse key mapping
+    from zoe_testing import to_upstream_midas  # reverse key mapping
     torch.manual_seed(0)
     seg = MODELS.build(Config.fromfile(osp.join(REPO, TINY_SEG)).model)
-    upstream = _to_upstream_midas(seg)
+    upstream = to_upstream_midas(seg)
     torch.save(upstream, osp.join(scratch, 'dpt_swin2_base_384.pt'))
     zoe = {'core.core.' + k: v for k, v in upstream.items()}
     zoe.update({k[len('decode_head.'):]: v

@@ -17,7 +17,8 @@ import time
 
 from mmengine.fileio.backends import local_backend
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import torch
 
-from test_tools import REPO, run, tool_env
+from zoe_testing import REPO, run, tool_env
 
 EPOCHS, PER_EPOCH = 2, 8
 

@@ -15,7 +15,8 @@ import sys
 import pytest
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO
+
 CONFIG = osp.join(REPO, 'tests', 'configs', 'zoe_tiny_nyu.py')
 
 PROBE = '''

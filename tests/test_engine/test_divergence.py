@@ -17,7 +17,8 @@ import mmzoe  # noqa: F401
 from mmzoe.apis import inference_depth, init_model
 from mmzoe.registry import MODELS
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO
+
 CONFIG = osp.join(REPO, 'tests', 'configs', 'zoe_tiny_nyu.py')
 
 

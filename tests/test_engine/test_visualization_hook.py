@@ -16,7 +16,8 @@ from mmzoe.apis import init_model
 from mmzoe.registry import HOOKS
 from mmzoe.visualization import colorize_depth
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO as ROOT
+
 TINY = osp.join(ROOT, 'configs', '_base_', 'models', 'zoedepth_tiny.py')
 
 

@@ -14,7 +14,8 @@ from mmzoe.models.backbones import ZoeTimmBackbone
 from mmzoe.models.necks.relative_head import ZoeRelativeDepthHead
 from mmzoe.registry import MODELS
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO
+
 SLIM = dict(channels=(32, 64, 128, 256), stem_width=32)
 
 

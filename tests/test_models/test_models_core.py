@@ -17,8 +17,11 @@ from mmzoe.models.utils import (CheckpointConversionError,
 from mmzoe.registry import MODELS
 from mmzoe.utils import register_all_modules
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).resolve().parent / 'data'
+from zoe_testing import REPO
+from zoe_testing import to_upstream_midas as _to_upstream_midas
+
+ROOT = Path(REPO)
+DATA = ROOT / 'tests' / 'data'
 BASE_CFG = ROOT / 'configs/_base_/models/zoedepth_swin2b.py'
 TINY_CFG = ROOT / 'configs/_base_/models/zoedepth_tiny.py'
 
@@ -142,32 +145,6 @@ def _load_tool(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _to_upstream_midas(model) -> dict:
-    """Independent reverse mapping: mmzoe core keys -> MiDaS timm-0.6 keys,
-    plus the tensors upstream files carry but we drop."""
-    out = {}
-    rel = {'conv1': '0', 'conv2': '2', 'conv3': '4'}
-    for key, value in model.state_dict().items():
-        if key.startswith('backbone.model.'):
-            k = key[len('backbone.model.'):]
-            m = re.match(r'layers\.(\d+)\.downsample\.(.*)', k)
-            if m:
-                k = f'layers.{int(m.group(1)) - 1}.downsample.{m.group(2)}'
-            out['pretrained.model.' + k] = value.clone()
-        elif key.startswith('neck.relative_head.'):
-            name, param = key[len('neck.relative_head.'):].split('.')
-            out[f'scratch.output_conv.{rel[name]}.{param}'] = value.clone()
-        elif key.startswith('neck.'):
-            out['scratch.' + key[len('neck.'):]] = value.clone()
-    c = model.backbone.out_channels[-1]
-    out['pretrained.model.norm.weight'] = torch.ones(c)
-    out['pretrained.model.norm.bias'] = torch.zeros(c)
-    out['pretrained.model.head.weight'] = torch.zeros(1000, c)
-    out['pretrained.model.head.bias'] = torch.zeros(1000)
-    out['pretrained.model.layers.0.blocks.1.attn_mask'] = torch.zeros(4, 4, 4)
-    return out
 
 
 def test_midas_cli_roundtrip_reproduces_core(tmp_path):

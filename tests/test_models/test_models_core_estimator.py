@@ -13,7 +13,9 @@ from mmzoe.models.data_preprocessors import ZoeDepthDataPreProcessor
 from mmzoe.registry import MODELS
 from mmzoe.utils import register_all_modules
 
-ROOT = Path(__file__).resolve().parents[1]
+from zoe_testing import REPO
+
+ROOT = Path(REPO)
 TINY_CFG = ROOT / 'configs/_base_/models/zoedepth_tiny.py'
 
 register_all_modules(init_default_scope=True)

@@ -12,10 +12,11 @@ from mmzoe.models.losses import ZoeSILogLoss
 from mmzoe.models.utils.ckpt_convert import convert_zoedepth_head_keys
 from mmzoe.registry import MODELS
 
+from zoe_testing import DATA
+
 torch.set_num_threads(1)
 
-TESTVEC = osp.join(
-    osp.dirname(__file__), 'data', 'zoe_head_testvec_s32_seed0.pt')
+TESTVEC = osp.join(DATA, 'zoe_head_testvec_s32_seed0.pt')
 
 TINY = dict(
     in_channels=(16, 12, 12, 12, 12, 8, 1),

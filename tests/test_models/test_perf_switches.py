@@ -19,7 +19,8 @@ from mmzoe.models.backbones import ZoeSwinV2FusedAttention
 from mmzoe.registry import MODELS
 from mmzoe.utils import register_all_modules
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO as ROOT
+
 TINY_CFG = osp.join(ROOT, 'configs/_base_/models/zoedepth_tiny.py')
 BENCH_DIR = osp.join(ROOT, 'tools', 'analysis_tools')
 

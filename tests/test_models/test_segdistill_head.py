@@ -12,9 +12,7 @@ import mmzoe  # noqa: F401
 from mmzoe.models.decode_heads import ZoeUNetSegHead
 from mmzoe.registry import MODELS
 
-from test_segdistill_losses import IGNORE, ref_dice, ref_focal
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import IGNORE, REPO, ref_dice, ref_focal
 
 
 def _neck_tuple(batch=2, ch=256, size=32, gen=None):

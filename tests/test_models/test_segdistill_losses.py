@@ -9,56 +9,7 @@ import mmzoe  # noqa: F401
 from mmzoe.models.losses import ZoeMaskedDiceLoss, ZoeSoftmaxFocalLoss
 from mmzoe.registry import MODELS
 
-IGNORE = 255
-
-
-def _softmax(v):
-    e = [math.exp(x - max(v)) for x in v]
-    s = sum(e)
-    return [x / s for x in e]
-
-
-def ref_dice(logits, labels, smooth=1.0, weight=None, ignore=IGNORE):
-    """Pixel loops in float64: batch-level soft dice, mean over classes."""
-    n, c, h, w = logits.shape
-    inter = [0.0] * c
-    psum = [0.0] * c
-    tsum = [0.0] * c
-    for b in range(n):
-        for i in range(h):
-            for j in range(w):
-                y = int(labels[b, i, j])
-                if y == ignore:
-                    continue
-                wt = 1.0 if weight is None else float(weight[b, i, j])
-                p = _softmax([float(logits[b, k, i, j]) for k in range(c)])
-                for k in range(c):
-                    t = 1.0 if k == y else 0.0
-                    inter[k] += wt * p[k] * t
-                    psum[k] += wt * p[k]
-                    tsum[k] += wt * t
-    dice = [(2 * inter[k] + smooth) / (psum[k] + tsum[k] + smooth)
-            for k in range(c)]
-    return 1.0 - sum(dice) / c
-
-
-def ref_focal(logits, labels, gamma=2.0, alpha=None, weight=None,
-              ignore=IGNORE):
-    n, c, h, w = logits.shape
-    total, count = 0.0, 0
-    for b in range(n):
-        for i in range(h):
-            for j in range(w):
-                y = int(labels[b, i, j])
-                if y == ignore:
-                    continue
-                count += 1
-                p = _softmax([float(logits[b, k, i, j]) for k in range(c)])[y]
-                a = 1.0 if alpha is None else (
-                    alpha if isinstance(alpha, float) else alpha[y])
-                wt = 1.0 if weight is None else float(weight[b, i, j])
-                total += -wt * a * (1 - p)**gamma * math.log(p)
-    return total / count
+from zoe_testing import IGNORE, ref_dice, ref_focal
 
 
 def _data(seed, n=2, c=5, h=6, w=7, ignore_frac=0.3, scale=3.0):

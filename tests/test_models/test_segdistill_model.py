@@ -1,67 +1,18 @@
 """Tiny ZoeDepthEstimator + ZoeUNetSegHead: losses, predict, aux_seg, train."""
 import copy
-import os.path as osp
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.structures import PixelData
 from mmseg.evaluation import IoUMetric
-from mmseg.structures import SegDataSample
 
 import mmzoe  # noqa: F401
-from mmzoe.registry import MODELS
 
-from test_segdistill_losses import IGNORE, ref_dice, ref_focal
-
-HERE = osp.dirname(osp.abspath(__file__))
-CFG = osp.join(HERE, 'configs', 'segdistill_tiny.py')
-NUM_CLASSES = 14
-
-
-def _cfg(with_aux=True, **test_cfg):
-    cfg = Config.fromfile(CFG)
-    model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.backbone.drop_path_rate = 0.0  # deterministic train steps
-    if not with_aux:
-        model_cfg.pop('auxiliary_head')
-    model_cfg.test_cfg.update(test_cfg)
-    return model_cfg
-
-
-def _build(with_aux=True, seed=0, **test_cfg):
-    init_default_scope('mmzoe')
-    torch.manual_seed(seed)
-    model = MODELS.build(_cfg(with_aux, **test_cfg))
-    model.init_weights()
-    return model
-
-
-def _batch(seed=0, size=(40, 56), n=2):
-    """A fixed generated batch: uint8 RGB, depth (0 = invalid), labels."""
-    g = torch.Generator().manual_seed(seed)
-    h, w = size
-    inputs, samples = [], []
-    yy, xx = torch.meshgrid(
-        torch.linspace(0, 1, h), torch.linspace(0, 1, w), indexing='ij')
-    for i in range(n):
-        img = (torch.rand(3, h, w, generator=g) * 60 +
-               torch.stack([xx, yy, xx * yy]) * 190).to(torch.uint8)
-        depth = 0.5 + 4.0 * xx + 2.0 * yy * (i + 1) / n
-        depth[torch.rand(h, w, generator=g) < 0.1] = 0.0  # invalid pixels
-        labels = ((xx * 3).long() + 3 * (yy * 3).long() + i).clamp(
-            max=NUM_CLASSES - 1)
-        labels[torch.rand(h, w, generator=g) < 0.15] = IGNORE
-        sample = SegDataSample(
-            metainfo=dict(ori_shape=(h, w), img_shape=(h, w)))
-        sample.gt_depth_map = PixelData(data=depth[None].float())
-        sample.gt_sem_seg = PixelData(data=labels[None])
-        inputs.append(img)
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
+from zoe_testing import IGNORE, ref_dice, ref_focal
+from zoe_testing import SEG_NUM_CLASSES as NUM_CLASSES
+from zoe_testing import build_segdistill as _build
+from zoe_testing import segdistill_batch as _batch
 
 
 def _preprocess(model, batch, training):

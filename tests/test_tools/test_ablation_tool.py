@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO
+
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'ablation.py')
 CONFIG = osp.join(REPO, 'tests', 'configs', 'zoe_tiny_nyu.py')
 

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from PIL import Image
 
@@ -23,7 +22,8 @@ from mmzoe.datasets import ZoeDepthFolderDataset
 from mmzoe.datasets.utils import read_rgb
 from mmzoe.registry import MODELS
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO
+
 CONFIG = osp.join(REPO, 'tests', 'configs', 'zoe_tiny_nyu.py')
 SEG_CONFIG = osp.join(REPO, 'tests', 'configs', 'segdistill_tiny.py')
 
@@ -90,10 +90,6 @@ def _run(tool: str, argv: list, capsys, monkeypatch):
     """Run a tool's main in-process: (exit code, stderr lines)."""
     monkeypatch.delenv('MMZOE_TRACEBACK', raising=False)
     module = _load_tool(tool)
-    # A tool run in-process leaves MMEngine's loggers behind with handlers on
-    # the previous test's (closed) captured stderr; a separate process, as a
-    # user runs the tools, starts without them.
-    MMLogger._instance_dict.clear()
     capsys.readouterr()
     # Library warnings (printed once per process, so depending on the tests
     # that ran before) would add lines to stderr; the tools' own line is

@@ -9,7 +9,8 @@ from mmengine.config import Config
 
 import mmzoe  # noqa: F401
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO
+
 CONFIG = osp.join(REPO, 'tests', 'configs', 'zoe_tiny_nyu.py')
 
 
@@ -31,9 +32,6 @@ def test_quiet_runner_console_and_log_file(tmp_path, capsys):
         cfg[f'{split}_dataloader'].dataset.data_root = str(tmp_path)
     cfg.work_dir = str(tmp_path / 'work')
     cfg.experiment_name = 'demo_quiet'
-    # the demo runs in its own process; here other tests may already have
-    # made MMEngine's 'visualizer' instance (a warning if made again)
-    cfg.visualizer.name = f'visualizer_{tmp_path.name}'
     cfg.train_cfg.val_interval = 100
     # as the demo config (a DefaultSampler warns when it restarts)
     cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)

@@ -17,7 +17,8 @@ from mmzoe.apis.video_io import (FrameReader, TemporalSmoother, camera_index,
                                  is_video_file)
 from mmzoe.visualization import read_depth_png
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO as ROOT
+
 TINY = osp.join(ROOT, 'configs', '_base_', 'models', 'zoedepth_tiny.py')
 INFER = osp.join(ROOT, 'tools', 'infer.py')
 N, H, W, BAD = 8, 48, 64, 3

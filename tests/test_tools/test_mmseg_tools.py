@@ -23,7 +23,8 @@ from mmengine.registry import DefaultScope, init_default_scope
 import mmzoe  # noqa: F401
 import mmseg
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO
+
 CONFIG = osp.join(REPO, 'tests', 'configs', 'zoe_tiny_nyu.py')
 TINY_MODEL = osp.join(REPO, 'configs', '_base_', 'models', 'zoedepth_tiny.py')
 MMSEG_TOOLS = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools')

@@ -14,9 +14,10 @@ from mmengine.logging import MessageHub
 
 import mmzoe  # noqa: F401
 
-from test_segdistill_model import _batch, _build
+from zoe_testing import REPO
+from zoe_testing import build_segdistill as _build
+from zoe_testing import segdistill_batch as _batch
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def _tool():

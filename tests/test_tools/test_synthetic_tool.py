@@ -7,7 +7,9 @@ import numpy as np
 from mmzoe.datasets.synthetic import render_frame
 from mmzoe.datasets.utils import NYULabeledMatReader, read_mat_string_list
 
-TOOL = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
+from zoe_testing import REPO
+
+TOOL = osp.join(REPO, 'tools',
                 'data', 'make_synthetic_nyu.py')
 
 

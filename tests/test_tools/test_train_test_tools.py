@@ -5,46 +5,20 @@ iterations on a tiny generated NYU-layout ``.mat``; then resumed from its
 first checkpoint in a fresh process, tested, and trained on 2 CPU ranks.
 """
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
 import pytest
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(REPO, 'tests', 'configs', 'zoe_tiny_nyu.py')
+from zoe_testing import CONFIG, data_options, run, tool_env
+from zoe_testing import free_port as _free_port
+
 MAX_ITERS = 4  # the config: LinearLR warm-up over 2 iters, PolyLR to 4
 CKPT_ITER = 2
-
-
-def tool_env() -> dict:
-    env = dict(os.environ)
-    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
-    env.pop('MMZOE_TRACEBACK', None)
-    env['OMP_NUM_THREADS'] = '1'
-    env['MKL_NUM_THREADS'] = '1'
-    env['PYTHONWARNINGS'] = 'ignore::FutureWarning'
-    return env
-
-
-def run(args, timeout=300, **kwargs) -> subprocess.CompletedProcess:
-    env = tool_env()
-    assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in env
-    return subprocess.run(
-        args, cwd=REPO, env=env, capture_output=True, text=True,
-        timeout=timeout, **kwargs)
-
-
-def data_options(data_root: str) -> list:
-    return ['--cfg-options'] + [
-        f'{split}_dataloader.dataset.data_root={data_root}'
-        for split in ('train', 'val', 'test')
-    ]
 
 
 def logged_train_scalars(work_dir: str) -> dict:
@@ -58,19 +32,6 @@ def logged_train_scalars(work_dir: str) -> dict:
             if 'lr' in rec and 'loss' in rec:
                 out[rec['iter']] = rec
     return out
-
-
-@pytest.fixture(scope='module')
-def tiny_nyu(tmp_path_factory) -> str:
-    spec = importlib.util.spec_from_file_location(
-        'make_tiny_nyu', osp.join(REPO, 'tests', 'configs',
-                                  'make_tiny_nyu.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    root = str(tmp_path_factory.mktemp('tiny_nyu'))
-    module.make_tiny_nyu(osp.join(root, 'tiny_nyu.mat'), num=6, height=48,
-                         width=64)
-    return root
 
 
 @pytest.fixture(scope='module')
@@ -180,12 +141,6 @@ def test_tta_is_rejected_clearly(trained):
     proc = run([sys.executable, 'tools/test.py', CONFIG,
                 osp.join(trained, f'iter_{MAX_ITERS}.pth'), '--tta'])
     _one_error_line(proc, '--tta', 'flip')
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(),

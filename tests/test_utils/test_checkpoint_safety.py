@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from test_tools import CONFIG, REPO, data_options, run, tiny_nyu  # noqa: F401
+from zoe_testing import CONFIG, data_options, run
 
 
 class _Payload:
@@ -70,7 +70,7 @@ def _assert_refused(proc, marker):
     assert 'evil.pth' in lines[-1]
 
 
-def test_test_tool_refuses_url_payload(served, tiny_nyu, tmp_path):  # noqa
+def test_test_tool_refuses_url_payload(served, tiny_nyu, tmp_path):
     url, marker = served
     proc = run([sys.executable, 'tools/test.py', CONFIG, url, '--work-dir',
                 str(tmp_path / 'w')] + data_options(tiny_nyu), timeout=300)

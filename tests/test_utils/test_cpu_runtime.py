@@ -13,7 +13,8 @@ import pytest
 
 from mmzoe.utils.cpu_runtime import set_malloc_policy
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO as ROOT
+
 TINY_CFG = osp.join(ROOT, 'configs/_base_/models/zoedepth_tiny.py')
 
 _DEPTH = '''

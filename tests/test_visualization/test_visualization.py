@@ -12,6 +12,8 @@ from mmzoe.visualization import (NYU_INTRINSICS, add_colorbar, colorize_depth,
                                  nice_ticks, read_depth_png, save_depth_as_ply,
                                  write_depth_png)
 
+from zoe_testing import REPO
+
 
 # ---------------------------------------------------------------- colour maps
 def test_inferno_lut_matches_matplotlib():
@@ -242,7 +244,7 @@ def test_points_default_nyu_intrinsics():
 
 
 def test_demo_samples_shipped():
-    root = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'demo',
+    root = osp.join(REPO, 'demo',
                     'nyu_samples')
     for idx in ('00000', '00050', '00100'):
         gt = read_depth_png(osp.join(root, 'depth', f'sync_depth_{idx}.png'))

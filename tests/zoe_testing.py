@@ -1,0 +1,213 @@
+"""Helpers shared by several test modules (not a test module itself).
+
+Test modules import from here (``tests/`` is on ``sys.path`` through
+``tests/conftest.py``) instead of from each other; fixtures live in
+``tests/conftest.py``.
+"""
+import importlib.util
+import math
+import os
+import os.path as osp
+import re
+import socket
+import subprocess
+from types import ModuleType
+
+import torch
+
+#: the repository root
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TESTS = osp.join(REPO, 'tests')
+#: tiny ZoeDepth on a tiny NYU-layout ``.mat`` (training and testing)
+CONFIG = osp.join(TESTS, 'configs', 'zoe_tiny_nyu.py')
+#: tiny ZoeDepth + U-Net segmentation branch
+SEG_CONFIG = osp.join(TESTS, 'configs', 'segdistill_tiny.py')
+DATA = osp.join(TESTS, 'data')
+#: the label value the segmentation losses ignore
+IGNORE = 255
+
+
+def load_module(name: str, path: str) -> ModuleType:
+    """Import a script (a tool, a test config helper) by its path."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_tiny_nyu(path: str, num: int, height: int, width: int) -> str:
+    """Write a tiny NYU-layout ``.mat`` (tests/configs/make_tiny_nyu.py)."""
+    make = load_module('make_tiny_nyu',
+                       osp.join(TESTS, 'configs', 'make_tiny_nyu.py'))
+    make.make_tiny_nyu(path, num=num, height=height, width=width)
+    return path
+
+
+# ------------------------------------------------------------------ tools
+def tool_env() -> dict:
+    """The environment a tool subprocess gets: one thread, no overrides."""
+    env = dict(os.environ)
+    env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
+    env.pop('MMZOE_TRACEBACK', None)
+    env['OMP_NUM_THREADS'] = '1'
+    env['MKL_NUM_THREADS'] = '1'
+    env['PYTHONWARNINGS'] = 'ignore::FutureWarning'
+    return env
+
+
+def run(args, timeout=300, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``args`` in the repository root with :func:`tool_env`."""
+    env = tool_env()
+    assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in env
+    return subprocess.run(
+        args, cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=timeout, **kwargs)
+
+
+def data_options(data_root: str) -> list:
+    """``--cfg-options`` pointing every split of CONFIG at ``data_root``."""
+    return ['--cfg-options'] + [
+        f'{split}_dataloader.dataset.data_root={data_root}'
+        for split in ('train', 'val', 'test')
+    ]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for torch.distributed rendezvous)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+# ----------------------------------------------------- upstream key layout
+def to_upstream_midas(model) -> dict:
+    """Independent reverse mapping: mmzoe core keys -> MiDaS timm-0.6 keys,
+    plus the tensors upstream files carry but we drop."""
+    out = {}
+    rel = {'conv1': '0', 'conv2': '2', 'conv3': '4'}
+    for key, value in model.state_dict().items():
+        if key.startswith('backbone.model.'):
+            k = key[len('backbone.model.'):]
+            m = re.match(r'layers\.(\d+)\.downsample\.(.*)', k)
+            if m:
+                k = f'layers.{int(m.group(1)) - 1}.downsample.{m.group(2)}'
+            out['pretrained.model.' + k] = value.clone()
+        elif key.startswith('neck.relative_head.'):
+            name, param = key[len('neck.relative_head.'):].split('.')
+            out[f'scratch.output_conv.{rel[name]}.{param}'] = value.clone()
+        elif key.startswith('neck.'):
+            out['scratch.' + key[len('neck.'):]] = value.clone()
+    c = model.backbone.out_channels[-1]
+    out['pretrained.model.norm.weight'] = torch.ones(c)
+    out['pretrained.model.norm.bias'] = torch.zeros(c)
+    out['pretrained.model.head.weight'] = torch.zeros(1000, c)
+    out['pretrained.model.head.bias'] = torch.zeros(1000)
+    out['pretrained.model.layers.0.blocks.1.attn_mask'] = torch.zeros(4, 4, 4)
+    return out
+
+
+# ------------------------------------- segmentation losses: loop references
+def _softmax(v):
+    e = [math.exp(x - max(v)) for x in v]
+    s = sum(e)
+    return [x / s for x in e]
+
+
+def ref_dice(logits, labels, smooth=1.0, weight=None, ignore=IGNORE):
+    """Pixel loops in float64: batch-level soft dice, mean over classes."""
+    n, c, h, w = logits.shape
+    inter = [0.0] * c
+    psum = [0.0] * c
+    tsum = [0.0] * c
+    for b in range(n):
+        for i in range(h):
+            for j in range(w):
+                y = int(labels[b, i, j])
+                if y == ignore:
+                    continue
+                wt = 1.0 if weight is None else float(weight[b, i, j])
+                p = _softmax([float(logits[b, k, i, j]) for k in range(c)])
+                for k in range(c):
+                    t = 1.0 if k == y else 0.0
+                    inter[k] += wt * p[k] * t
+                    psum[k] += wt * p[k]
+                    tsum[k] += wt * t
+    dice = [(2 * inter[k] + smooth) / (psum[k] + tsum[k] + smooth)
+            for k in range(c)]
+    return 1.0 - sum(dice) / c
+
+
+def ref_focal(logits, labels, gamma=2.0, alpha=None, weight=None,
+              ignore=IGNORE):
+    """Pixel loops in float64: mean softmax focal loss over valid pixels."""
+    n, c, h, w = logits.shape
+    total, count = 0.0, 0
+    for b in range(n):
+        for i in range(h):
+            for j in range(w):
+                y = int(labels[b, i, j])
+                if y == ignore:
+                    continue
+                count += 1
+                p = _softmax([float(logits[b, k, i, j]) for k in range(c)])[y]
+                a = 1.0 if alpha is None else (
+                    alpha if isinstance(alpha, float) else alpha[y])
+                wt = 1.0 if weight is None else float(weight[b, i, j])
+                total += -wt * a * (1 - p)**gamma * math.log(p)
+    return total / count
+
+
+# ------------------------------------------- tiny model with the seg branch
+#: classes of tests/configs/segdistill_tiny.py
+SEG_NUM_CLASSES = 14
+
+
+def segdistill_cfg(with_aux=True, **test_cfg):
+    """The tiny seg-distill model config (drop path off: deterministic)."""
+    import copy
+
+    from mmengine.config import Config
+    model_cfg = copy.deepcopy(Config.fromfile(SEG_CONFIG).model)
+    model_cfg.backbone.drop_path_rate = 0.0  # deterministic train steps
+    if not with_aux:
+        model_cfg.pop('auxiliary_head')
+    model_cfg.test_cfg.update(test_cfg)
+    return model_cfg
+
+
+def build_segdistill(with_aux=True, seed=0, **test_cfg):
+    """The tiny seg-distill model, seeded and initialised."""
+    from mmengine.registry import init_default_scope
+
+    from mmzoe.registry import MODELS
+    init_default_scope('mmzoe')
+    torch.manual_seed(seed)
+    model = MODELS.build(segdistill_cfg(with_aux, **test_cfg))
+    model.init_weights()
+    return model
+
+
+def segdistill_batch(seed=0, size=(40, 56), n=2):
+    """A fixed generated batch: uint8 RGB, depth (0 = invalid), labels."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    g = torch.Generator().manual_seed(seed)
+    h, w = size
+    inputs, samples = [], []
+    yy, xx = torch.meshgrid(
+        torch.linspace(0, 1, h), torch.linspace(0, 1, w), indexing='ij')
+    for i in range(n):
+        img = (torch.rand(3, h, w, generator=g) * 60 +
+               torch.stack([xx, yy, xx * yy]) * 190).to(torch.uint8)
+        depth = 0.5 + 4.0 * xx + 2.0 * yy * (i + 1) / n
+        depth[torch.rand(h, w, generator=g) < 0.1] = 0.0  # invalid pixels
+        labels = ((xx * 3).long() + 3 * (yy * 3).long() + i).clamp(
+            max=SEG_NUM_CLASSES - 1)
+        labels[torch.rand(h, w, generator=g) < 0.15] = IGNORE
+        sample = SegDataSample(
+            metainfo=dict(ori_shape=(h, w), img_shape=(h, w)))
+        sample.gt_depth_map = PixelData(data=depth[None].float())
+        sample.gt_sem_seg = PixelData(data=labels[None])
+        inputs.append(img)
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
