@@ -116,6 +116,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--no-flops', action='store_true',
                         help='skip the FLOP count')
     parser.add_argument(
+        '--no-probe', action='store_true',
+        help='CPU: skip the machine probe (matmul / copy speed) before and '
+        'after the timed runs; its numbers are then missing from the output')
+    parser.add_argument(
         '--rss-phases', action='store_true',
         help='train, CPU: sample the RSS every 2 ms and print its peak in the '
         'forward, backward and optimizer phases and between steps')
@@ -728,7 +732,7 @@ def _environment(args: argparse.Namespace) -> Dict:
         env['loadavg_start'] = os.getloadavg()
     except OSError:
         pass
-    if args.device == 'cpu' and args.mode != 'data':
+    if args.device == 'cpu' and args.mode != 'data' and not args.no_probe:
         env['probe_start'] = machine_probe()
     return env
 
