@@ -1,4 +1,11 @@
-"""Procedural synthetic indoor scenes in the NYU Depth V2 format."""
+"""Procedural synthetic indoor scenes in the NYU Depth V2 format.
+
+A package of its own next to ``mmzoe`` (installed by the same ``setup.py``):
+it registers nothing and no config builds it. Its users are the CPU demo
+(``tools/demo.py``), ``tools/data/make_synthetic_nyu.py``,
+``tools/deployment/make_synthetic_video.py`` and the tests; the library reads
+what they write as any NYU Depth V2 labeled ``.mat``.
+"""
 from .camera import (NYU_CX, NYU_CY, NYU_FX, NYU_FY, PinholeCamera,
                      rotation_from_euler)
 from .geometry import Box, Composite

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from mmzoe.datasets.synthetic import (HOLE_EDGE, HOLE_RANGE, HOLE_SPECKLE,
+from mmzoe_synthetic import (HOLE_EDGE, HOLE_RANGE, HOLE_SPECKLE,
                                       NYU_LABELS, Decal, IndoorScene,
                                       Material, PinholeCamera, nyu_id, render,
                                       render_frame)

@@ -4,7 +4,7 @@ import os.path as osp
 
 import numpy as np
 
-from mmzoe.datasets.synthetic import render_frame
+from mmzoe_synthetic import render_frame
 from mmzoe.datasets.utils import NYULabeledMatReader, read_mat_string_list
 
 from zoe_testing import REPO
