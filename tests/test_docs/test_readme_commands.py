@@ -216,19 +216,19 @@ def skip_reason(argv):
     if any(t.startswith('configs/mixing/') for t in argv) and \
             any(t.endswith('train.py') for t in argv):
         return ('full training of a mixing recipe; its pipeline and one '
-                'training step run in tests/test_mixing_recipes.py')
+                'training step run in tests/test_configs/test_mixing_recipes.py')
     if any(t.startswith('camera:') for t in argv):
-        return 'needs a camera (the video path runs on a file in tests/test_infer_video.py)'
+        return 'needs a camera (the video path runs on a file in tests/test_tools/test_infer_video.py)'
     if any(t.endswith('kill_resume_check.py') for t in argv):
         return ('20 killed and resumed training runs (many minutes); the same '
-                'kill/resume cases run in tests/test_checkpoint_resume.py')
+                'kill/resume cases run in tests/test_engine/test_checkpoint_resume.py')
     if 'swin2b_perturbed.pth' in argv:
         return ('the measured full-size SwinV2-B export (minutes, a 400 MB '
                 'graph); the tool runs here in the README\'s export command '
-                'and in tests/test_deploy_onnx.py')
+                'and in tests/test_apis/test_deploy_onnx.py')
     if 'nohup' in argv:
         return ('a long background experiment (nohup; hours of CPU), its '
-                'tool is tested on a tiny config in tests/test_ablation_tool.py')
+                'tool is tested on a tiny config in tests/test_tools/test_ablation_tool.py')
     if argv[1:3] == ['-m', 'pytest']:
         return 'runs the whole test suite, which contains this test'
     if argv[0] == 'bash' and re.search(r'dist_(train|test)\.sh', text):
@@ -326,7 +326,7 @@ def _write_tiny_configs(scratch):
                     model[key] = value.to_dict() if hasattr(
                         value, 'to_dict') else value
             lines = [f'_base_ = [{osp.join(REPO, base)!r}]',
-                     '# tiny stand-in model (tests/test_readme_commands.py)',
+                     '# tiny stand-in model (tests/test_docs/test_readme_commands.py)',
                      f'model = dict(_delete_=True, **{model!r})'] + extra
         with open(dst, 'w', encoding='utf-8') as f:
             f.write('\n'.join(lines) + '\n')

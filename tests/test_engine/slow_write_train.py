@@ -2,7 +2,7 @@
 
 Usage::
 
-    python tests/slow_write_train.py REGEX COUNT SIGNAL_FILE -- TRAIN_ARGS...
+    python tests/test_engine/slow_write_train.py REGEX COUNT SIGNAL_FILE -- TRAIN_ARGS...
 
 The ``COUNT``-th file written through MMEngine's ``LocalBackend.put`` whose
 base name matches ``REGEX`` is written half, flushed, and then the process

@@ -5,8 +5,8 @@ The report's recipe (quarter-epoch validation, best checkpoint by abs_rel,
 ZoeDepth augmentation, persistent DataLoader workers) shrunk to a tiny model
 and a tiny ``.mat`` (``tools/analysis_tools/kill_resume_check.py``): 8
 iterations per epoch, 2 epochs, a validation every 2 iterations. Kill tests
-make one checkpoint write slow (``tests/slow_write_train.py``) and SIGKILL
-the run in the middle of it.
+make one checkpoint write slow (``tests/test_engine/slow_write_train.py``) and
+SIGKILL the run in the middle of it.
 """
 import glob
 import importlib.util
@@ -25,6 +25,8 @@ import torch
 from zoe_testing import REPO, run, tool_env
 
 EPOCHS, PER_EPOCH = 2, 8
+SLOW_WRITE_TRAIN = osp.join(REPO, 'tests', 'test_engine',
+                            'slow_write_train.py')
 
 
 def _tool_module():
@@ -88,7 +90,7 @@ def _kill_during_write(config, work_dir, regex, count, tmp_path):
     half-written; returns the path that was being written."""
     signal_file = str(tmp_path / f'writing_{count}')
     proc = subprocess.Popen(
-        [sys.executable, osp.join(REPO, 'tests', 'slow_write_train.py'),
+        [sys.executable, SLOW_WRITE_TRAIN,
          regex, str(count), signal_file, '--', config, '--work-dir',
          work_dir], cwd=REPO, env=tool_env(), stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, start_new_session=True)
@@ -176,23 +178,21 @@ def test_kill_while_saving_best_resumes_inside_epoch(recipe, reference,
     assert not glob.glob(osp.join(work_dir, 'iter_*.pth'))
 
 
-def test_resume_at_epoch_end_draws_like_uninterrupted(recipe, tmp_path):
-    """Row 8: validation once per epoch (so epoch_1.pth is the end of epoch
-    1 on any code); resuming from it repeats the uninterrupted run's
+def test_resume_at_epoch_end_draws_like_uninterrupted(recipe, reference,
+                                                      tmp_path):
+    """Row 8: resuming from the end of epoch 1 (the uninterrupted run's
+    epoch_1.pth, checked to hold iteration PER_EPOCH) repeats that run's
     augmentation and drop-path draws: same losses, same weights."""
-    once = ['--cfg-options', 'train_cfg.val_interval=1']
-    full = str(tmp_path / 'full')
-    proc = _train(recipe, full, *once)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    start = osp.join(reference, 'epoch_1.pth')
+    assert _load(start)['meta']['iter'] == PER_EPOCH
     resumed = str(tmp_path / 'resumed')
-    proc = _train(recipe, resumed, '--resume',
-                  osp.join(full, 'epoch_1.pth'), *once)
+    proc = _train(recipe, resumed, '--resume', start)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    ref, got = _scalars(full), _scalars(resumed)
+    ref, got = _scalars(reference), _scalars(resumed)
     assert sorted(got) == list(range(PER_EPOCH + 1, EPOCHS * PER_EPOCH + 1))
     for it in got:
         assert got[it] == ref[it], it
-    _assert_same_weights(resumed, full)
+    _assert_same_weights(resumed, reference)
 
 
 def test_resume_from_weights_only_checkpoint_stops(recipe, reference,
