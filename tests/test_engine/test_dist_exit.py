@@ -1,74 +1,69 @@
-"""2-rank gloo training exits cleanly: the process group's threads are joined
-before the interpreter shuts down (rank 0 used to end with "terminate called
-without an active exception" in some runs).
+"""2-rank gloo training with ``tools/dist_train.sh`` on CPU: it trains and
+validates distributed, its checkpoint has the model's own keys, and it exits
+cleanly: the process group's threads are joined before the interpreter shuts
+down (rank 0 used to end with "terminate called without an active
+exception" in some runs).
 
-The cause is checked directly: a probe registered with ``atexit`` before the
-tool runs (so it runs last, after mmzoe's own exit handler) lists the
-process's threads; no gloo thread may be left. The run is repeated twice.
+The exit is checked directly: a ``sitecustomize`` probe registers with
+``atexit`` before the tool runs (so it runs last, after mmzoe's own exit
+handler) and lists each rank's threads; no gloo thread may be left. The run
+is repeated twice.
 """
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
 import pytest
 import torch
 
-from zoe_testing import REPO
-
-CONFIG = osp.join(REPO, 'tests', 'configs', 'zoe_tiny_nyu.py')
+from zoe_testing import CONFIG, REPO, data_options, free_port, tool_env
 
 PROBE = '''
-import atexit, glob, os, runpy, sys
+import atexit, glob, os
 
-def probe():
+
+def _exit_threads():
     names = sorted(open(t + '/comm').read().strip()
                    for t in glob.glob('/proc/self/task/*'))
     print('EXIT-THREADS rank=%s %s' % (os.environ.get('RANK'), names),
           flush=True)
 
-atexit.register(probe)
-sys.argv = [{train!r}] + sys.argv[1:]
-runpy.run_path({train!r}, run_name='__main__')
+
+if os.environ.get('RANK') is not None:  # the ranks, not the launcher
+    atexit.register(_exit_threads)
 '''
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.skipif(torch.cuda.is_available() or not osp.isdir('/proc/self'),
                     reason='checks the CPU (gloo) path; reads /proc')
-def test_two_rank_gloo_run_exits_cleanly(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'make_tiny_nyu', osp.join(REPO, 'tests', 'configs',
-                                  'make_tiny_nyu.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    root = str(tmp_path / 'data')
-    module.make_tiny_nyu(osp.join(root, 'tiny_nyu.mat'), num=4, height=48,
-                         width=64)
-    probe = tmp_path / 'probe.py'
-    probe.write_text(PROBE.format(train=osp.join(REPO, 'tools', 'train.py')))
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               PYTHONWARNINGS='ignore::FutureWarning')
-    env.pop('MMZOE_TRACEBACK', None)
-    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+def test_dist_train_two_cpu_ranks_trains_and_exits_cleanly(tiny_nyu,
+                                                          tmp_path):
+    probe = tmp_path / 'probe'
+    probe.mkdir()
+    (probe / 'sitecustomize.py').write_text(PROBE)
+    env = tool_env()
+    env['PYTHONPATH'] = os.pathsep.join(
+        [str(probe), REPO] + [p for p in env.get('PYTHONPATH', '').split(
+            os.pathsep) if p])
+    env['PYTHON'] = sys.executable
     for attempt in range(2):
+        work_dir = str(tmp_path / f'w{attempt}')
+        env['PORT'] = str(free_port())
         proc = subprocess.run(
-            [sys.executable, '-m', 'torch.distributed.run',
-             '--nproc_per_node=2', f'--master_port={_free_port()}',
-             str(probe), CONFIG, '--launcher', 'pytorch', '--work-dir',
-             str(tmp_path / f'w{attempt}'), '--cfg-options'] + [
-                 f'{s}_dataloader.dataset.data_root={root}'
-                 for s in ('train', 'val', 'test')
-             ] + ['train_cfg.max_iters=1', 'train_cfg.val_interval=2'],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+            ['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir',
+             work_dir] + data_options(tiny_nyu) +
+            ['train_cfg.max_iters=2', 'train_cfg.val_interval=2'],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr[-3000:]
+        assert 'gloo' in proc.stdout
+        assert 'Distributed training: True' in proc.stdout
+        ckpt = torch.load(osp.join(work_dir, 'iter_2.pth'),
+                          weights_only=True, map_location='cpu')
+        # DDP's "module." prefix is stripped: the keys are the model's own
+        assert any(k.startswith('decode_head.') for k in ckpt['state_dict'])
+        assert ckpt['meta']['iter'] == 2
+        # the exit
         assert 'terminate called' not in proc.stderr
         lines = [ln for ln in proc.stdout.splitlines()
                  if ln.startswith('EXIT-THREADS')]
