@@ -10,7 +10,7 @@ import pytest
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.visualization import Visualizer
 
-from zoe_testing import make_tiny_nyu
+from zoe_testing import close_fork_server, make_tiny_nyu
 
 
 def _with_subclasses(cls):
@@ -46,3 +46,10 @@ def tiny_nyu(tmp_path_factory) -> str:
     root = str(tmp_path_factory.mktemp('tiny_nyu'))
     make_tiny_nyu(osp.join(root, 'tiny_nyu.mat'), num=6, height=48, width=64)
     return root
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _fork_server_stops_at_the_end():
+    """The fork server of ``zoe_testing.run`` ends with the session."""
+    yield
+    close_fork_server()

@@ -45,18 +45,14 @@ How the others run:
   (those with ``--threads`` set their own) and sleeping idle OpenMP threads.
 """
 import glob
-import json
 import os
 import os.path as osp
 import re
 import shlex
-import subprocess
-import sys
-import time
 
 import pytest
 
-from zoe_testing import REPO
+from zoe_testing import REPO, ForkServer
 
 DOC_FILES = ['README.md'] + sorted(
     osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'docs', '*.md')))
@@ -431,32 +427,6 @@ def _write_weights(scratch):
                         'iter_1200.pth'))
 
 
-class ForkServer:
-    """Runs commands in processes forked from a warm interpreter."""
-
-    def __init__(self, env):
-        self.proc = subprocess.Popen(
-            [sys.executable, osp.abspath(__file__), '--serve'],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-            text=True)
-        self.cpu = []
-
-    def run(self, argv, cwd, env, log, timeout=TIMEOUT_S):
-        job = dict(argv=argv, cwd=cwd, env=env, log=log, timeout=timeout)
-        self.proc.stdin.write(json.dumps(job) + '\n')
-        self.proc.stdin.flush()
-        reply = self.proc.stdout.readline()
-        if not reply:
-            raise RuntimeError('fork server died')
-        reply = json.loads(reply)
-        self.cpu.append((argv[0], reply['cpu']))
-        return reply['rc']
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
-
-
 @pytest.fixture(scope='module')
 def scratch(tmp_path_factory):
     """The scratch checkout with every stand-in, and the fork server."""
@@ -498,7 +468,7 @@ def run_command(scratch, argv, name):
                    f'{re.sub(r"[^A-Za-z0-9]+", "_", name)[:40]}.txt')
     scratch['logs'].append(log)
     rc = scratch['server'].run(argv[1:], scratch['root'], scratch['env'],
-                               log)
+                               log, log, TIMEOUT_S)['rc']
     with open(log, encoding='utf-8', errors='replace') as f:
         return rc, f.read()
 
@@ -581,82 +551,3 @@ def test_eval_only_configs_have_no_half_training_setup():
         train = [cfg.get(k) is None
                  for k in ('train_dataloader', 'train_cfg', 'optim_wrapper')]
         assert all(train) or not any(train), (path, train)
-
-
-# ------------------------------------------------------------ fork server
-PRELOAD = ('numpy', 'torch', 'torchvision', 'timm', 'mmengine',
-           'mmengine.runner', 'mmcv', 'mmcv.cnn', 'mmcv.transforms', 'cv2',
-           'h5py', 'PIL.Image', 'scipy.io', 'matplotlib')
-
-
-def _child(job):
-    import atexit
-    import runpy
-    import traceback
-    rc = 1
-    try:
-        fd = os.open(job['log'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.chdir(job['cwd'])
-        os.environ.clear()
-        os.environ.update(job['env'])
-        script = job['argv'][0]
-        sys.argv = list(job['argv'])
-        sys.path[0] = osp.dirname(osp.realpath(script))
-        try:
-            runpy.run_path(script, run_name='__main__')
-            rc = 0
-        except SystemExit as e:
-            if e.code is None or isinstance(e.code, int):
-                rc = e.code or 0
-            else:
-                print(e.code, file=sys.stderr)
-                rc = 1
-        atexit._run_exitfuncs()
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(rc)
-
-
-def _serve():
-    import importlib
-    for name in PRELOAD:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
-    assert 'mmzoe' not in sys.modules and 'mmseg' not in sys.modules
-    for line in sys.stdin:
-        job = json.loads(line)
-        sys.stdout.flush()
-        pid = os.fork()
-        if pid == 0:
-            _child(job)
-        deadline = time.monotonic() + job['timeout']
-        while True:
-            done, status, usage = os.wait4(pid, os.WNOHANG)
-            if done:
-                rc = os.waitstatus_to_exitcode(status)
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, 9)
-                _, _, usage = os.wait4(pid, 0)
-                rc = 'timeout'
-                break
-            time.sleep(0.05)
-        # CPU seconds of the command (its own children included only when
-        # they were waited for: RUSAGE of the forked process itself)
-        cpu = usage.ru_utime + usage.ru_stime
-        print(json.dumps(dict(rc=rc, cpu=cpu)), flush=True)
-
-
-if __name__ == '__main__' and sys.argv[1:] == ['--serve']:
-    _serve()

@@ -1,7 +1,8 @@
 """MMSegmentation 1.2.2's own tools and APIs on mmzoe configs.
 
 Every test runs mmseg's unmodified entry point: the scripts shipped in the
-wheel under ``mmseg/.mim/tools`` (as subprocesses) or ``mmseg.apis`` /
+wheel under ``mmseg/.mim/tools`` (as separate processes, forked from the
+session's warm interpreter: tests/zoe_testing.py) or ``mmseg.apis`` /
 ``mmengine.analysis`` (in process), on the tiny config
 ``tests/configs/zoe_tiny_nyu.py`` and a tiny generated NYU-layout ``.mat``.
 """
@@ -23,7 +24,7 @@ from mmengine.registry import DefaultScope, init_default_scope
 import mmzoe  # noqa: F401
 import mmseg
 
-from zoe_testing import REPO
+from zoe_testing import REPO, run
 
 CONFIG = osp.join(REPO, 'tests', 'configs', 'zoe_tiny_nyu.py')
 TINY_MODEL = osp.join(REPO, 'configs', '_base_', 'models', 'zoedepth_tiny.py')
@@ -53,8 +54,7 @@ def run_mmseg_tool(script: str, *args: str, cwd: str = REPO,
     if launcher:
         cmd = [sys.executable, osp.join(REPO, 'tools', 'misc',
                                         'mmseg_tool.py'), script, *args]
-    proc = subprocess.run(cmd, cwd=cwd, env=tool_env(), capture_output=True,
-                          text=True, timeout=timeout)
+    proc = run(cmd, cwd=cwd, env=tool_env(), timeout=timeout)
     assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
     return proc
 
