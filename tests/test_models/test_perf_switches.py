@@ -16,6 +16,7 @@ from mmengine.config import Config
 from timm.models.swin_transformer_v2 import SwinTransformerV2Block
 
 from mmzoe.models.backbones import ZoeSwinV2FusedAttention
+from mmzoe.models.utils import perturb_weights
 from mmzoe.registry import MODELS
 from mmzoe.utils import register_all_modules
 
@@ -28,19 +29,10 @@ register_all_modules()
 
 
 def _perturb(module: torch.nn.Module, seed: int = 0) -> None:
-    """Spec §10.21: post-norm weights 1 + 0.1 noise, the rest + 0.02 noise
-    (the logit scale and cpb MLP get larger noise so that every term of the
-    attention matters)."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            noise = torch.randn(p.shape, generator=gen)
-            if name.endswith(('norm1.weight', 'norm2.weight')):
-                p.copy_(1 + 0.1 * noise)
-            elif 'cpb_mlp' in name or 'logit_scale' in name:
-                p.add_(0.5 * noise)
-            else:
-                p.add_(0.02 * noise)
+    """Random SwinV2 weights that exercise the attention: post-norm weights
+    1 + 0.1 noise, the rest + 0.02 noise, the logit scale and cpb MLP + 0.5
+    noise so that every term of the attention matters."""
+    perturb_weights(module, seed, attn_noise=0.5)
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
