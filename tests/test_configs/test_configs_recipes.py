@@ -113,7 +113,7 @@ def test_eval_configs(name, min_depth):
 
 
 def test_param_groups_of_base_model():
-    """Upstream's groups on the real SwinV2-B model (spec §8.3)."""
+    """Upstream's groups on the real SwinV2-B model (docs/upstream_facts.md)."""
     from mmzoe.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
     from mmzoe.utils import register_all_modules
     register_all_modules()

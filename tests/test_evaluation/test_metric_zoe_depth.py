@@ -1,4 +1,4 @@
-"""ZoeDepthMetric against an independent numpy implementation (spec §9)."""
+"""ZoeDepthMetric against an independent numpy implementation (docs/upstream_facts.md)."""
 import csv
 
 import numpy as np

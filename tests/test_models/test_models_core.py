@@ -58,7 +58,7 @@ def _tiny_model():
 
 # ----------------------------------------------------------------- counts
 def test_base_parameter_counts(base_model):
-    # ZoeDepth spec §5 (measured upstream, timm 0.6.13) and §10.22.
+    # Measured upstream (timm 0.6.13): docs/upstream_facts.md.
     assert _count(base_model.backbone) == 86_891_768
     # refinenet4.resConfUnit1 is kept (strict upstream loading).
     assert _count(base_model.neck) == 14_460_097
@@ -151,7 +151,7 @@ def test_midas_cli_roundtrip_reproduces_core(tmp_path):
     midas_to_mmzoe = _load_tool('midas_to_mmzoe')
     torch.manual_seed(0)
     src_model = _tiny_model().eval()
-    with torch.no_grad():  # make SwinV2 blocks non-identity (spec §10.21)
+    with torch.no_grad():  # make SwinV2 blocks non-identity (docs/upstream_facts.md)
         for name, p in src_model.named_parameters():
             p.add_(0.05 * torch.randn_like(p))
     upstream = _to_upstream_midas(src_model)

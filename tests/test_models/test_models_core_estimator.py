@@ -36,7 +36,7 @@ def _build(test_cfg=None, aux=False, **kwargs):
     cfg.model.update(kwargs)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
-    with torch.no_grad():  # make SwinV2 blocks non-identity (spec §10.21)
+    with torch.no_grad():  # make SwinV2 blocks non-identity (docs/upstream_facts.md)
         for p in model.backbone.parameters():
             p.add_(0.05 * torch.randn_like(p))
     return model

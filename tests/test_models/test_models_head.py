@@ -233,9 +233,9 @@ def test_loss_crops_preprocessor_padding():
 
 
 def test_full_size_forward_and_flops():
-    """One 384x384 forward; FLOPs per part equal the spec's measurement of
-    upstream (section 6: projectors 4.81, attractors 1.63, CLB 3.89,
-    conv2 + seed regressor + seed projector 0.06 GFLOP). With
+    """One 384x384 forward; FLOPs per part equal upstream's measurement
+    (projectors 4.81, attractors 1.63, CLB 3.89, conv2 + seed regressor +
+    seed projector 0.06 GFLOP; docs/upstream_facts.md). With
     ``clb_project_condition=True`` the 128-channel embedding is convolved at
     its 192x192 size and the 80-channel result upsampled (same function):
     2 * 80 * (33 * 384² + 128 * 192²) + 2 * 4 * 80 * 384² = 1.63 GFLOP."""

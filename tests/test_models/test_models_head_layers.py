@@ -181,7 +181,7 @@ def test_attractor_bad_options():
 
 
 def ref_log_binomial(p, t, k_count, eps=1e-4, beps=1e-7):
-    """Per-bin loop with the spec's epsilons (float64)."""
+    """Per-bin loop with upstream's epsilons (float64)."""
     n = k_count - 1
     q = np.clip(p, eps, 1)
     qb = np.clip(1 - p, eps, 1)

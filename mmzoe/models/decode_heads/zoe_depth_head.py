@@ -1,4 +1,4 @@
-"""ZoeDepth metric-bins decode head (spec sections 3 and 4)."""
+"""ZoeDepth metric-bins decode head (docs/upstream_facts.md, metric head)."""
 import copy
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union

@@ -2,8 +2,8 @@
 
 All "MLPs" are pairs of 1x1 convolutions. Attribute names (``_net``) and the
 ``nn.Sequential`` indices match upstream ZoeDepth so that checkpoint keys such
-as ``seed_bin_regressor._net.2.weight`` map 1:1 (see the spec, sections 3
-and 7.2).
+as ``seed_bin_regressor._net.2.weight`` map 1:1 (the upstream behaviour kept
+here: docs/upstream_facts.md, metric head).
 
 Two families exist:
 
@@ -309,7 +309,7 @@ class AttractorLayer(_AttractorBase):
     The output plus 1e-3 is viewed as (B, n_attractors, 2, h, w); as upstream,
     the **raw first element** of each pair is the attractor point in
     normalised units (upstream computes a pair normalisation and discards it,
-    spec section 10.14; the second element of each pair is unused). Centres
+    docs/upstream_facts.md; the second element of each pair is unused). Centres
     ``b_prev`` (normalised) are upsampled to the embedding size and moved by
     the attractors. The normalised centres are returned for the next stage,
     together with metric centres ``(max - min) * c + min`` sorted along the
