@@ -280,25 +280,31 @@ def _softmax(v):
     return [x / s for x in e]
 
 
-def ref_dice(logits, labels, smooth=1.0, weight=None, ignore=IGNORE):
-    """Pixel loops in float64: batch-level soft dice, mean over classes."""
+def _valid_pixels(logits, labels, ignore):
+    """(b, i, j, label, softmax probabilities) of each non-ignored pixel."""
     n, c, h, w = logits.shape
-    inter = [0.0] * c
-    psum = [0.0] * c
-    tsum = [0.0] * c
     for b in range(n):
         for i in range(h):
             for j in range(w):
                 y = int(labels[b, i, j])
-                if y == ignore:
-                    continue
-                wt = 1.0 if weight is None else float(weight[b, i, j])
-                p = _softmax([float(logits[b, k, i, j]) for k in range(c)])
-                for k in range(c):
-                    t = 1.0 if k == y else 0.0
-                    inter[k] += wt * p[k] * t
-                    psum[k] += wt * p[k]
-                    tsum[k] += wt * t
+                if y != ignore:
+                    yield b, i, j, y, _softmax(
+                        [float(logits[b, k, i, j]) for k in range(c)])
+
+
+def ref_dice(logits, labels, smooth=1.0, weight=None, ignore=IGNORE):
+    """Pixel loops in float64: batch-level soft dice, mean over classes."""
+    c = logits.shape[1]
+    inter = [0.0] * c
+    psum = [0.0] * c
+    tsum = [0.0] * c
+    for b, i, j, y, p in _valid_pixels(logits, labels, ignore):
+        wt = 1.0 if weight is None else float(weight[b, i, j])
+        for k in range(c):
+            t = 1.0 if k == y else 0.0
+            inter[k] += wt * p[k] * t
+            psum[k] += wt * p[k]
+            tsum[k] += wt * t
     dice = [(2 * inter[k] + smooth) / (psum[k] + tsum[k] + smooth)
             for k in range(c)]
     return 1.0 - sum(dice) / c
@@ -307,20 +313,14 @@ def ref_dice(logits, labels, smooth=1.0, weight=None, ignore=IGNORE):
 def ref_focal(logits, labels, gamma=2.0, alpha=None, weight=None,
               ignore=IGNORE):
     """Pixel loops in float64: mean softmax focal loss over valid pixels."""
-    n, c, h, w = logits.shape
     total, count = 0.0, 0
-    for b in range(n):
-        for i in range(h):
-            for j in range(w):
-                y = int(labels[b, i, j])
-                if y == ignore:
-                    continue
-                count += 1
-                p = _softmax([float(logits[b, k, i, j]) for k in range(c)])[y]
-                a = 1.0 if alpha is None else (
-                    alpha if isinstance(alpha, float) else alpha[y])
-                wt = 1.0 if weight is None else float(weight[b, i, j])
-                total += -wt * a * (1 - p)**gamma * math.log(p)
+    for b, i, j, y, probs in _valid_pixels(logits, labels, ignore):
+        count += 1
+        p = probs[y]
+        a = 1.0 if alpha is None else (
+            alpha if isinstance(alpha, float) else alpha[y])
+        wt = 1.0 if weight is None else float(weight[b, i, j])
+        total += -wt * a * (1 - p)**gamma * math.log(p)
     return total / count
 
 

@@ -396,9 +396,11 @@ def _write_ibims(root):
 def _write_weights(scratch):
     import torch
     from mmengine.config import Config
+    from mmengine.registry import init_default_scope
 
     from mmzoe.registry import MODELS
     from zoe_testing import to_upstream_midas  # reverse key mapping
+    init_default_scope('mmzoe')  # nested builds (data preprocessor) find ours
     torch.manual_seed(0)
     seg = MODELS.build(Config.fromfile(osp.join(REPO, TINY_SEG)).model)
     upstream = to_upstream_midas(seg)
