@@ -31,7 +31,10 @@ if __name__ == '__main__':
         long_description=open('README.md', encoding='utf-8').read()
         if osp.exists('README.md') else '',
         long_description_content_type='text/markdown',
-        packages=find_packages(exclude=('configs', 'tools', 'tests', 'demo')),
+        # mmzoe (the plugin) and mmzoe_synthetic (the demo's renderer)
+        packages=find_packages(
+            include=('mmzoe', 'mmzoe.*', 'mmzoe_synthetic',
+                     'mmzoe_synthetic.*')),
         include_package_data=True,
         package_data={'mmzoe': ['**/*.txt', '**/*.json']},
         python_requires='>=3.9',

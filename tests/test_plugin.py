@@ -23,7 +23,8 @@ from mmengine.registry import DefaultScope
 import mmzoe  # noqa: F401
 from mmzoe.registry import MODELS, RUNNERS, TRANSFORMS
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from zoe_testing import REPO
+
 CONFIG = osp.join(REPO, 'tests', 'configs', 'zoe_tiny_nyu.py')
 
 

@@ -117,17 +117,9 @@ def build_test_cfg(args: argparse.Namespace) -> Config:
     check_file(args.checkpoint, 'checkpoint file')
     if args.tta:
         raise ToolInputError(TTA_ERROR)
-    cfg = load_tool_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    if cfg.get('default_scope', None) is None:
-        cfg.default_scope = 'mmzoe'
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
-
+    from mmzoe.utils.tool_setup import apply_runner_args
+    cfg = apply_runner_args(load_tool_config(args.config, args.cfg_options),
+                            args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.show or args.show_dir:
@@ -151,19 +143,11 @@ def fail_early(args: argparse.Namespace) -> None:
         sys.exit(2)
 
 
-def run_test(args: argparse.Namespace) -> None:
-    """Build the runner from the config and test."""
-    import mmzoe  # noqa: F401  (registers all mmzoe and mmseg modules)
-    from mmzoe.engine.runner import build_runner
-
-    build_runner(build_test_cfg(args)).test()
-
-
 def main(argv=None) -> None:
     args = parse_args(argv)
     fail_early(args)
-    from mmzoe.utils.tool_errors import run_tool
-    run_tool(lambda: run_test(args), prog=PROG)
+    from mmzoe.utils.tool_setup import run_with_runner
+    run_with_runner(build_test_cfg, args, 'test', prog=PROG)
 
 
 if __name__ == '__main__':

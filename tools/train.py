@@ -92,17 +92,9 @@ def build_train_cfg(args: argparse.Namespace) -> Config:
 
     from mmzoe.utils.tool_errors import (ToolInputError, check_file,
                                          load_tool_config)
-    cfg = load_tool_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    if cfg.get('default_scope', None) is None:
-        cfg.default_scope = 'mmzoe'
-
-    # work_dir priority: CLI > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    from mmzoe.utils.tool_setup import apply_runner_args
+    cfg = apply_runner_args(load_tool_config(args.config, args.cfg_options),
+                            args)
 
     if args.amp:
         from mmengine.device import get_device
@@ -147,19 +139,11 @@ def fail_early(args: argparse.Namespace) -> None:
         sys.exit(2)
 
 
-def train(args: argparse.Namespace) -> None:
-    """Build the runner from the config and train."""
-    import mmzoe  # noqa: F401  (registers all mmzoe and mmseg modules)
-    from mmzoe.engine.runner import build_runner
-
-    build_runner(build_train_cfg(args)).train()
-
-
 def main(argv=None) -> None:
     args = parse_args(argv)
     fail_early(args)
-    from mmzoe.utils.tool_errors import run_tool
-    run_tool(lambda: train(args), prog=PROG)
+    from mmzoe.utils.tool_setup import run_with_runner
+    run_with_runner(build_train_cfg, args, 'train', prog=PROG)
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
 # Zero-shot evaluation on iBims-1 (100 images, ibims1_core_raw) with
-# ZoeDepth's protocol (spec §9.4): depth = png * 50 / 65535 m, pixels outside
+# ZoeDepth's protocol (docs/upstream_facts.md): depth = png * 50 / 65535 m,
+# pixels outside
 # mask_invalid * mask_transp dropped, 0 < gt < 10 m, Eigen crop, flip
 # averaging, per-image metrics averaged.
 #     python tools/test.py configs/zoedepth/zoedepth_swin2b_eval_ibims1.py CKPT

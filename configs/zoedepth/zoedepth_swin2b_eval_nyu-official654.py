@@ -1,5 +1,6 @@
 # Evaluation on the 654 official NYU Depth V2 test images (= the Eigen test
-# set) with ZoeDepth's protocol (spec §9): whole-image horizontal-flip
+# set) with ZoeDepth's protocol (docs/upstream_facts.md): whole-image
+# horizontal-flip
 # averaging, prediction resized bilinearly (align_corners=True) to 480x640,
 # clipped to [1e-3, 10] m, valid 1e-3 < gt < 10, Eigen crop [45:471, 41:601],
 # per-image metrics averaged over images. Ground truth = rawDepths (projected

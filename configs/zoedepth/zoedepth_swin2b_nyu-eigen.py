@@ -1,4 +1,5 @@
-# Upstream ZoeDepth's NYU recipe (spec §8) on the SwinV2-B core: the BTS
+# Upstream ZoeDepth's NYU recipe (docs/upstream_facts.md) on the SwinV2-B
+# core: the BTS
 # "sync" training list (24,231 frames), the 654 official test images, rotation
 # +-1 deg, flip, colour augmentation, SILog only, AdamW 1.61e-4 / wd 0.01 with
 # per-part lrs (encoder lr/10, DPT decoder lr/1, metric head lr) built by

@@ -24,7 +24,8 @@ class IBims1Dataset(ZoeBaseDepthDataset):
 
     In both layouts pixels with ``mask_invalid * mask_transp == 0`` (both
     masks are 1 = keep) become 0 = invalid. Evaluate with
-    ``ZoeDepthMetric(min_depth=0, max_depth=10, crop='eigen')`` (spec §9.4).
+    ``ZoeDepthMetric(min_depth=0, max_depth=10, crop='eigen')``
+    (docs/upstream_facts.md, evaluation protocol).
 
     Args:
         ann_file (str): the image list. Defaults to ``'imagelist.txt'``.

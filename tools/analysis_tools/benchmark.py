@@ -11,9 +11,9 @@ caching allocator's peak). In ``infer`` mode the metric depth is also compared
 with plain eager fp32 (timm attention, no channels-last, no autocast, no
 compile) on the same weights and input.
 
-Without ``--checkpoint`` the model has random weights, perturbed as in the
-ZoeDepth spec (post-norm weights ``1 + 0.1·noise``, every other parameter
-``+ 0.02·noise``): timm zero-initialises SwinV2's post-norms, which would make
+Without ``--checkpoint`` the model has random weights, perturbed by
+``mmzoe.models.utils.perturb_weights`` (post-norm weights ``1 + 0.1·noise``,
+every other parameter ``+ 0.02·noise``): timm zero-initialises SwinV2's post-norms, which would make
 every block an identity map and hide the attention from the comparison.
 
 Examples::
@@ -116,6 +116,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--no-flops', action='store_true',
                         help='skip the FLOP count')
     parser.add_argument(
+        '--no-probe', action='store_true',
+        help='CPU: skip the machine probe (matmul / copy speed) before and '
+        'after the timed runs; its numbers are then missing from the output')
+    parser.add_argument(
         '--rss-phases', action='store_true',
         help='train, CPU: sample the RSS every 2 ms and print its peak in the '
         'forward, backward and optimizer phases and between steps')
@@ -210,27 +214,6 @@ def eager_reference_cfg(model_cfg):
 
 
 # ------------------------------------------------------------------ model
-def perturb_weights(model: nn.Module, seed: int = 0) -> None:
-    """Spec §10.21: make random SwinV2 blocks non-trivial.
-
-    Post-norm weights (``norm1``/``norm2`` of the SwinV2 blocks) become
-    ``1 + 0.1·noise``; every other parameter gets ``+ 0.02·noise``.
-
-    Args:
-        model (nn.Module): Model to modify in place.
-        seed (int): Noise seed. Defaults to 0.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            noise = torch.randn(param.shape, generator=gen).to(param)
-            if '.blocks.' in name and name.endswith(
-                    ('norm1.weight', 'norm2.weight')):
-                param.copy_(1 + 0.1 * noise)
-            else:
-                param.add_(0.02 * noise)
-
-
 def build_model(model_cfg, device: str, checkpoint: Optional[str] = None,
                 perturb: bool = True, seed: int = 0,
                 state_dict: Optional[dict] = None) -> nn.Module:
@@ -252,6 +235,7 @@ def build_model(model_cfg, device: str, checkpoint: Optional[str] = None,
         from mmengine.runner import load_checkpoint
         load_checkpoint(model, checkpoint, map_location='cpu', strict=False)
     elif perturb:
+        from mmzoe.models.utils import perturb_weights
         perturb_weights(model, seed)
     return model.to(device)
 
@@ -728,7 +712,7 @@ def _environment(args: argparse.Namespace) -> Dict:
         env['loadavg_start'] = os.getloadavg()
     except OSError:
         pass
-    if args.device == 'cpu' and args.mode != 'data':
+    if args.device == 'cpu' and args.mode != 'data' and not args.no_probe:
         env['probe_start'] = machine_probe()
     return env
 

@@ -22,7 +22,7 @@ from typing import Iterator, List, Optional
 
 import numpy as np
 
-from mmzoe.datasets.synthetic import (CAMERA_PRESETS, frame_scene,
+from mmzoe_synthetic import (CAMERA_PRESETS, frame_scene,
                                       render_frame)
 from mmzoe.datasets.utils import write_nyu_labeled_mat
 

@@ -42,7 +42,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     import cv2
 
-    from mmzoe.datasets.synthetic import (CAMERA_PRESETS, PinholeCamera,
+    from mmzoe_synthetic import (CAMERA_PRESETS, PinholeCamera,
                                           frame_scene, random_camera, render)
     from mmzoe.visualization import write_depth_png
 

@@ -18,7 +18,6 @@ Examples::
 import argparse
 import os
 import os.path as osp
-import sys
 from typing import Optional, Sequence
 
 from mmengine.config import DictAction
@@ -58,20 +57,18 @@ def _depth_range(cfg, args: argparse.Namespace):
 
 def browse(args: argparse.Namespace) -> int:
     """Write the panels; returns how many."""
-    from mmengine.config import Config
     from mmengine.utils import ProgressBar
 
     import mmzoe  # noqa: F401
     from mmzoe.registry import DATASETS
     from mmzoe.utils import register_all_modules
+    from mmzoe.utils.tool_errors import ToolInputError, load_tool_config
     from mmzoe.visualization import ZoeDepthVisualizer
 
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_tool_config(args.config, args.cfg_options)
     key = f'{args.split}_dataloader'
-    if key not in cfg:
-        raise KeyError(f'{args.config}: the config has no "{key}"')
+    if not cfg.get(key, None):
+        raise ToolInputError(f'{args.config}: the config has no "{key}"')
     register_all_modules(init_default_scope=True)
     dataset = DATASETS.build(cfg[key].dataset)
     vmin, vmax = _depth_range(cfg, args)
@@ -87,8 +84,9 @@ def browse(args: argparse.Namespace) -> int:
         rgb = item['inputs'].permute(1, 2, 0).numpy()
         sample = item['data_samples']
         if 'gt_depth_map' not in sample:
-            raise KeyError(f'{sample.metainfo.get("img_path", idx)}: the '
-                           'sample has no gt_depth_map')
+            raise ToolInputError(
+                f'{sample.metainfo.get("img_path", idx)}: the sample has no '
+                'gt_depth_map')
         out_file = osp.join(args.output_dir, f'{args.split}_{idx:05d}.png')
         visualizer.add_datasample(f'{args.split}_{idx:05d}', rgb, sample,
                                   draw_pred=False, out_file=out_file)
@@ -99,10 +97,6 @@ def browse(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        print(f'{PROG}: error: config file not found: {args.config}',
-              file=sys.stderr)
-        sys.exit(2)
     from mmzoe.utils.tool_errors import run_tool
     run_tool(lambda: browse(args), prog=PROG)
 

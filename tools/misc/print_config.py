@@ -16,7 +16,6 @@ Examples::
 """
 import argparse
 import os.path as osp
-import sys
 from typing import List, Optional, Sequence
 
 from mmengine.config import DictAction
@@ -87,10 +86,8 @@ def summary(cfg) -> List[str]:
 
 
 def print_config(args: argparse.Namespace) -> None:
-    from mmengine.config import Config
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    from mmzoe.utils.tool_errors import load_tool_config
+    cfg = load_tool_config(args.config, args.cfg_options)
     print(f'Summary of {args.config}:')
     for line in summary(cfg):
         print(f'  {line}')
@@ -118,12 +115,7 @@ def print_config(args: argparse.Namespace) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        print(f'{PROG}: error: config file not found: {args.config}',
-              file=sys.stderr)
-        sys.exit(2)
-    import mmzoe  # noqa: F401
-    from mmzoe.utils.tool_errors import run_tool
+    from mmzoe.utils.tool_errors import run_tool  # registers mmzoe
     run_tool(lambda: print_config(args), prog=PROG)
 
 

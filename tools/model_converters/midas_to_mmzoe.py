@@ -3,7 +3,7 @@
 Usage::
 
     python tools/model_converters/midas_to_mmzoe.py \
-        dpt_swin2_base_384.pt checkpoints/midas_swin2b_core.pth
+        dpt_swin2_base_384.pt checkpoints/midas_dpt_swin2_base_384-mmzoe.pth
 
 The output holds ``backbone.*`` and ``neck.*`` tensors (timm 1.x layout) and
 is used as ``model.core_checkpoint`` of ``ZoeDepthEstimator``.

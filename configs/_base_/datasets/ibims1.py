@@ -1,4 +1,4 @@
-# iBims-1 zero-shot evaluation (spec §9.4): ibims1_core_raw with
+# iBims-1 zero-shot evaluation (docs/upstream_facts.md): ibims1_core_raw with
 # imagelist.txt; depth = png * 50 / 65535 m, pixels masked by mask_invalid *
 # mask_transp become invalid; metric range 0 < gt < 10 m with the same Eigen
 # crop [45:471, 41:601] as NYU (ZoeDepth's "ibims" config). Batch size 1.

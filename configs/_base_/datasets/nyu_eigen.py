@@ -1,5 +1,5 @@
-# NYU Depth V2 with the BTS / ZoeDepth file lists (spec §8.1): train on the
-# ~24k-frame "sync" raw set, evaluate on the 654 official test images.
+# NYU Depth V2 with the BTS / ZoeDepth file lists (docs/upstream_facts.md):
+# train on the ~24k-frame "sync" raw set, evaluate on the 654 official test images.
 # Layout (as produced by BTS's scripts):
 #   data/nyu_bts/sync/<scene>/rgb_XXXXX.jpg, sync_depth_XXXXX.png
 #   data/nyu_bts/official_splits/test/<scene_type>/rgb_XXXXX.jpg, ...

@@ -66,7 +66,7 @@ val_dataloader = dict(
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# ZoeDepth NYU protocol (spec §9): 1e-3 < gt < 10 m, Eigen crop
+# ZoeDepth NYU protocol (docs/upstream_facts.md): 1e-3 < gt < 10 m, Eigen crop
 # [45:471, 41:601], prediction resized bilinearly to 480x640 and clipped.
 val_evaluator = dict(
     type='ZoeDepthMetric', min_depth=1e-3, max_depth=10.0, crop='eigen')

@@ -2,8 +2,9 @@
 # core. Model only: compose with dataset / schedule / runtime bases.
 # Start from MiDaS weights with
 #     python tools/model_converters/midas_to_mmzoe.py dpt_swin2_base_384.pt \
-#         checkpoints/midas_swin2b_core.pth
-#     --cfg-options model.core_checkpoint=checkpoints/midas_swin2b_core.pth
+#         checkpoints/midas_dpt_swin2_base_384-mmzoe.pth
+# and model.core_checkpoint set to that file (the training configs under
+# configs/zoedepth/ and configs/zoe_segdistill_nyu.py do; here it is None).
 data_preprocessor = dict(
     type='ZoeDepthDataPreProcessor',
     size=(384, 384),  # the SwinV2 core is fixed-size: images are squashed

@@ -1,5 +1,5 @@
 # The source report's schedule: upstream ZoeDepth's one-cycle recipe
-# (schedule_onecycle_5e.py, spec §8.3) stretched to 100 epochs.
+# (schedule_onecycle_5e.py, docs/upstream_facts.md) stretched to 100 epochs.
 _base_ = ['./schedule_onecycle_5e.py']
 max_epochs = 100
 param_scheduler = [

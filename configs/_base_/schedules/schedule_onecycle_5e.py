@@ -1,5 +1,5 @@
-# Upstream ZoeDepth's NYU schedule (spec §8.3): AdamW lr 1.61e-4, weight decay
-# 0.01 on every group; per-part lrs (encoder lr/10, DPT decoder lr/1, heads lr);
+# Upstream ZoeDepth's NYU schedule (docs/upstream_facts.md): AdamW lr 1.61e-4,
+# weight decay 0.01 on every group; per-part lrs (encoder lr/10, DPT decoder lr/1, heads lr);
 # OneCycle per iteration with max_lr = each group's lr, pct_start 0.7,
 # div_factor 1, final_div_factor 1e4, cosine, two phases, beta1 cycling
 # 0.95 -> 0.85 -> 0.95; gradient clipping at max-norm 0.1; validation every

@@ -1,4 +1,4 @@
-"""Per-part learning rates as ZoeDepth trains (spec §8.3)."""
+"""Per-part learning rates as ZoeDepth trains (docs/upstream_facts.md)."""
 from typing import Dict, List, Optional
 
 import torch.nn as nn

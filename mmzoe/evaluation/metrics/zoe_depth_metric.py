@@ -20,7 +20,8 @@ ALL_METRICS = ('a1', 'a2', 'a3', 'abs_rel', 'sq_rel', 'rmse', 'rmse_log',
                'log_10', 'silog')
 CROPS = ('eigen', 'kitti_eigen', 'garg', None)
 
-# (top, bottom, left, right) as fractions of (H, H, W, W), spec §9.2
+# (top, bottom, left, right) as fractions of (H, H, W, W)
+# (docs/upstream_facts.md)
 _KITTI_EIGEN = (0.3324324, 0.91351351, 0.0359477, 0.96405229)
 _GARG = (0.40810811, 0.99189189, 0.03594771, 0.96405229)
 _NYU_EIGEN_480x640 = (45, 471, 41, 601)
@@ -116,7 +117,7 @@ def _meta(sample, key: str, default=None):
 
 @METRICS.register_module()
 class ZoeDepthMetric(BaseMetric):
-    """Depth metrics with the ZoeDepth protocol (spec §9).
+    """Depth metrics with the ZoeDepth protocol (docs/upstream_facts.md).
 
     Per image: the prediction is resized to the GT size (bilinear,
     ``align_corners=True``) if the sizes differ, clipped to

@@ -42,8 +42,8 @@ class ZoeSwinV2(BaseModule):
     patch merging (timm 1.x merges at the start of the next stage), and
     **without** any extra norm: the timm final ``norm`` and classifier
     ``head`` are removed (upstream MiDaS computes the norm and discards it).
-    This reproduces upstream's timm 0.6 hooks exactly (ZoeDepth spec §1.2,
-    §10.2, §10.22).
+    This reproduces upstream's timm 0.6 hooks exactly (docs/upstream_facts.md,
+    core taps).
 
     The SwinV2 core is fixed-size: the input must be exactly ``img_size``
     (attention masks and window clipping depend on the token grid).

@@ -1,4 +1,4 @@
-"""ZoeDepth metric-bins decode head (seed bins, attractors, log-binomial)."""
+"""ZoeDepth metric-bins decode head (docs/upstream_facts.md, metric head)."""
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch

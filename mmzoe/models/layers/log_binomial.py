@@ -1,7 +1,7 @@
 """Log-binomial distribution over depth bins (ZoeDepth output head).
 
-Formulas follow upstream ZoeDepth (``docs/architecture.md``); every epsilon
-is deliberate. The
+Formulas follow upstream ZoeDepth (docs/upstream_facts.md, metric head);
+every epsilon is deliberate. The
 buffers ``k_idx`` (int64, (1, K, 1, 1)) and ``K_minus_1`` (float, (1, 1, 1, 1))
 are persistent so checkpoints carry them, as upstream's do.
 """

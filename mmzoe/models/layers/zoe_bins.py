@@ -2,8 +2,8 @@
 
 All "MLPs" are pairs of 1x1 convolutions. Attribute names (``_net``) and the
 ``nn.Sequential`` indices match upstream ZoeDepth so that checkpoint keys such
-as ``seed_bin_regressor._net.2.weight`` map 1:1 (the key layout is in
-``docs/architecture.md``).
+as ``seed_bin_regressor._net.2.weight`` map 1:1 (the upstream behaviour kept
+here: docs/upstream_facts.md, metric head).
 
 Two families exist:
 
@@ -336,8 +336,8 @@ class AttractorLayer(_AttractorBase):
     ``_net`` = Conv(in, mlp_dim), ReLU, Conv(mlp_dim, 2 * n_attractors), ReLU.
     The output plus 1e-3 is viewed as (B, n_attractors, 2, h, w); as upstream,
     the **raw first element** of each pair is the attractor point in
-    normalised units (upstream computes a pair normalisation and discards
-    it; the second element of each pair is unused). Centres
+    normalised units (upstream computes a pair normalisation and discards it,
+    docs/upstream_facts.md; the second element of each pair is unused). Centres
     ``b_prev`` (normalised) are upsampled to the embedding size and moved by
     the attractors. The normalised centres are returned for the next stage,
     together with metric centres ``(max - min) * c + min`` sorted along the

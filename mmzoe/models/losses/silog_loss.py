@@ -1,4 +1,4 @@
-"""ZoeDepth scale-invariant log loss (SILog), spec section 8.2."""
+"""ZoeDepth scale-invariant log loss (SILog): docs/upstream_facts.md."""
 import logging
 from typing import List, Optional, Sequence, Union
 

@@ -1,0 +1,55 @@
+"""Fixtures shared by the whole test suite.
+
+Plain helpers (paths, tool subprocesses, loop references) are in
+``tests/zoe_testing.py``; this directory is on ``sys.path`` because this
+``conftest.py`` sits in it, so test modules ``from zoe_testing import ...``.
+"""
+import os.path as osp
+
+import pytest
+from mmengine.logging import MessageHub, MMLogger
+from mmengine.visualization import Visualizer
+
+from zoe_testing import close_fork_server, make_tiny_nyu
+
+
+def _with_subclasses(cls):
+    out, todo = [], [cls]
+    while todo:
+        c = todo.pop()
+        out.append(c)
+        todo.extend(c.__subclasses__())
+    return out
+
+
+@pytest.fixture(autouse=True)
+def fresh_mmengine_instances():
+    """Every test starts without the MMEngine loggers, message hubs and
+    visualizers that earlier tests made (a user's process starts without
+    them too): an in-process tool run would otherwise log to a previous
+    test's closed capture stream, and a second ``Visualizer`` of a name
+    already taken warns. Each ``ManagerMixin`` subclass keeps its own
+    instance dict, so subclasses (mmseg's and our visualizers) are cleared
+    too. Instances held by module fixtures stay usable; they are only no
+    longer found by name."""
+    for base in (MMLogger, MessageHub, Visualizer):
+        for cls in _with_subclasses(base):
+            cls._instance_dict.clear()
+    yield
+
+
+@pytest.fixture(scope='session')
+def tiny_nyu(tmp_path_factory) -> str:
+    """A folder holding ``tiny_nyu.mat``: 6 generated 48x64 NYU-layout
+    frames (tests/configs/make_tiny_nyu.py), written once per session; the
+    data root of tests/configs/zoe_tiny_nyu.py for the tool tests."""
+    root = str(tmp_path_factory.mktemp('tiny_nyu'))
+    make_tiny_nyu(osp.join(root, 'tiny_nyu.mat'), num=6, height=48, width=64)
+    return root
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _fork_server_stops_at_the_end():
+    """The fork server of ``zoe_testing.run`` ends with the session."""
+    yield
+    close_fork_server()
