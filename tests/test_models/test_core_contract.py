@@ -22,9 +22,9 @@ import mmzoe  # noqa: F401
 from mmzoe.apis import inference_depth
 from mmzoe.models.utils import ZoeCoreOutput
 from mmzoe.registry import HOOKS, MODELS, VISUALIZERS
+from zoe_testing import REPO
 
 torch.set_num_threads(1)
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY = osp.join(REPO, 'configs', '_base_', 'models', 'zoedepth_tiny.py')
 
 
