@@ -270,8 +270,14 @@ class ZoeSwinV2FusedAttention(WindowAttention):
 
     # ------------------------------------------------------------ the bias
     def train(self, mode: bool = True) -> 'ZoeSwinV2FusedAttention':
-        """Set the mode and drop the cached bias."""
-        self._bias_cache = None
+        """Set the mode; entering training mode drops the cached bias.
+
+        ``eval()`` keeps it: :func:`~mmzoe.apis.inference_depth` calls
+        ``eval()`` and ``train(False)`` around every prediction, and the
+        cache key already notices changed weights.
+        """
+        if mode:
+            self._bias_cache = None
         return super().train(mode)
 
     def _bias_sources(self, mask: Optional[torch.Tensor]) -> list:
@@ -313,11 +319,15 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         return bias
 
     def attention_bias(self,
-                       mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+                       mask: Optional[torch.Tensor] = None,
+                       dtype: Optional[torch.dtype] = None) -> torch.Tensor:
         """The additive attention bias (cached when allowed).
 
         Args:
             mask (Tensor, optional): Shift mask (nW, N, N) or None.
+            dtype (torch.dtype, optional): Dtype of the result (that of the
+                attention inputs); the cache holds it in this dtype, so no
+                conversion runs per call. Defaults to the MLP's dtype.
 
         Returns:
             Tensor: (1, h, N, N) without a mask, (nW, h, N, N) with one
@@ -325,16 +335,20 @@ class ZoeSwinV2FusedAttention(WindowAttention):
             back to the slow math path otherwise).
         """
         if not self._can_cache():
-            return self._compute_bias(mask)
+            bias = self._compute_bias(mask)
+            return bias if dtype is None else bias.to(dtype)
         try:
             key = tuple((id(t), t._version, t.data_ptr(), t.device, t.dtype)
-                        for t in self._bias_sources(mask))
+                        for t in self._bias_sources(mask)) + (dtype, )
         except RuntimeError:  # inference tensors have no version counter
-            return self._compute_bias(mask)
+            bias = self._compute_bias(mask)
+            return bias if dtype is None else bias.to(dtype)
         if self._bias_cache is not None and self._bias_cache[0] == key:
             return self._bias_cache[1]
         with torch.no_grad():
             bias = self._compute_bias(mask)
+            if dtype is not None:
+                bias = bias.to(dtype)
         self._bias_cache = (key, bias)
         return bias
 
@@ -392,7 +406,7 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         """Attention with position bias and shift mask added up front (the
         cached bias in eval mode)."""
         b_ = q.shape[0]
-        bias = self.attention_bias(mask).to(v.dtype)
+        bias = self.attention_bias(mask, v.dtype)
         if bias.shape[0] > 1 and b_ != bias.shape[0]:
             # Shifted windows of several images: the (nW, h, N, N) bias
             # repeats per image; run one call per image instead of

@@ -2,10 +2,13 @@ from .ckpt_convert import (CheckpointConversionError, check_against_model_keys,
                            convert_midas_keys, convert_swinv2_timm06_keys,
                            convert_zoedepth_head_keys, convert_zoedepth_keys,
                            load_state_dict_file, unwrap_state_dict)
+from .inference_precision import (PRECISIONS, cast_floating,
+                                  set_inference_precision)
 
 __all__ = [
     'CheckpointConversionError', 'check_against_model_keys',
     'convert_midas_keys', 'convert_swinv2_timm06_keys',
     'convert_zoedepth_head_keys', 'convert_zoedepth_keys',
-    'load_state_dict_file', 'unwrap_state_dict'
+    'load_state_dict_file', 'unwrap_state_dict', 'PRECISIONS',
+    'cast_floating', 'set_inference_precision'
 ]
