@@ -50,7 +50,7 @@ import torch
 import torch.nn as nn
 
 # Runtime switches exposed here, and the config keys they set.
-ATTN_IMPLS = ('timm', 'sdpa', 'sdpa_nocache')
+ATTN_IMPLS = ('timm', 'sdpa')
 
 
 # --------------------------------------------------------------- arguments

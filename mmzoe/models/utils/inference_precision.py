@@ -23,6 +23,7 @@ with float32 tensors. The hooks follow the module's current weights, so a
 later ``model.float()`` makes them no-ops.
 """
 import dataclasses
+import warnings
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -103,6 +104,19 @@ def _keep_position_bias_fp32(module: nn.Module) -> None:
             sub._bias_cache = None
 
 
+def _on_cpu(model: nn.Module) -> bool:
+    p = next(model.parameters(), None)
+    return p is not None and p.device.type == 'cpu'
+
+
+def _cpu_has_bf16() -> bool:
+    """Whether oneDNN runs bf16 kernels natively on this CPU."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def set_inference_precision(model: nn.Module, precision: str) -> nn.Module:
     """Cast a depth estimator's weights for inference in ``precision``.
 
@@ -121,6 +135,11 @@ def set_inference_precision(model: nn.Module, precision: str) -> nn.Module:
     if precision not in PRECISIONS:
         raise ValueError(f'precision must be one of {sorted(PRECISIONS)}, '
                          f'got {precision!r}.')
+    if precision == 'bf16' and _on_cpu(model) and not _cpu_has_bf16():
+        warnings.warn(
+            'precision bf16 on a CPU without bf16 matrix units (no '
+            'AVX512-BF16/AMX): matmuls and convolutions fall back to slow '
+            'kernels; fp32 is faster here.')
     for handle in getattr(model, _HOOKS_ATTR, []):
         handle.remove()
     hooks: List = []
