@@ -443,10 +443,15 @@ def test_benchmark_eager_turns_every_switch_off(bench):
     assert not mixed.decode_head.get('fused_expectation', False)
 
 
-def test_benchmark_data_mode(bench):
+def test_benchmark_data_tool():
+    sys.path.insert(0, BENCH_DIR)
+    try:
+        import benchmark_data
+    finally:
+        sys.path.remove(BENCH_DIR)
     cfg = osp.join(ROOT, 'tests', 'configs', 'zoe_tiny_nyu.py')
-    res = bench.main([
-        cfg, '--mode', 'data', '--synthetic', '3', '--repeats', '3',
+    res = benchmark_data.main([
+        cfg, '--synthetic', '3', '--repeats', '3',
         '--warmup', '1', '--batch-size', '1', '--num-workers', '0'
     ])
     assert res['dataset_len'] == 3

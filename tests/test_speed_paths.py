@@ -59,8 +59,13 @@ def test_shipped_configs_and_code_defaults_follow_the_switch_list():
     from mmzoe.models.backbones import ZoeSwinV2
     from mmzoe.models.decode_heads import ZoeDepthHead
     from mmzoe.models.necks import ZoeDPTNeck
+    tiny = Config.fromfile(TINY)
     cfg = Config.fromfile(SWIN2B)
     cfg.merge_from_dict(dict(env_cfg=Config.fromfile(RUNTIME).env_cfg))
+    for switch in SPEED_SWITCHES:
+        if switch.keys and switch.keys[0].startswith('model.'):
+            assert get_switch(tiny, switch.name) == switch.shipped, \
+                switch.name
     classes = dict(backbone=ZoeSwinV2, neck=ZoeDPTNeck,
                    decode_head=ZoeDepthHead)
     for switch in SPEED_SWITCHES:
@@ -240,3 +245,21 @@ def test_precision_option_of_the_tools(tmp_path):
     assert _Runner.model.neck.layer1_rn.weight.dtype == torch.float16
     with pytest.raises(ValueError, match='precision'):
         ZoeInferencePrecisionHook('int8')
+
+
+def test_benchmark_paths_tool_times_both_rows(tmp_path):
+    bench_dir = osp.join(ROOT, 'tools', 'analysis_tools')
+    sys.path.insert(0, bench_dir)
+    try:
+        import benchmark_paths
+    finally:
+        sys.path.remove(bench_dir)
+    res = benchmark_paths.main([
+        TINY, '--repeats', '1', '--warmup', '0', '--threads', '1',
+        '--json', str(tmp_path / 'r.json')
+    ])
+    assert set(res['times_s']) == {'baseline', 'user'}
+    assert res['ratio_user_over_baseline'] > 0
+    # same weights, same image: the user path gives the baseline's depth
+    assert res['user_vs_baseline_depth']['max_rel'] < 1e-5
+    assert (tmp_path / 'r.json').is_file()
