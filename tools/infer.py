@@ -95,6 +95,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=1,
                         help='images per forward pass (default 1)')
     parser.add_argument(
+        '--precision', choices=['fp32', 'bf16', 'fp16'], default='fp32',
+        help='pytorch backend: the core\'s weights cast once '
+        '(init_model(precision=...)), metric head and output in float32; '
+        'bf16 pays off only on CPUs with bf16 units, fp16 on GPUs')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, default=None,
         metavar='KEY=VALUE',
         help='override config settings, e.g. model.test_cfg.flip=True')
@@ -186,7 +191,8 @@ def build_predictor(args: argparse.Namespace):
         return predictor
     from mmzoe.apis import inference_depth, init_model
     model = init_model(args.config, args.checkpoint, device=args.device,
-                       cfg_options=args.cfg_options)
+                       cfg_options=args.cfg_options,
+                       precision=getattr(args, 'precision', 'fp32'))
     return partial(inference_depth, model)
 
 

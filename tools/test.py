@@ -65,6 +65,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_true',
         help='test time augmentation (not supported for depth: use '
         'model.test_cfg.flip=True)')
+    parser.add_argument(
+        '--precision', choices=['fp32', 'bf16', 'fp16'], default='fp32',
+        help='inference precision: the core\'s weights cast once, the metric '
+        'head in float32 (ZoeInferencePrecisionHook); bf16 pays off only on '
+        'CPUs with bf16 units (AVX512-BF16/AMX), fp16 on GPUs')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -126,6 +131,10 @@ def build_test_cfg(args: argparse.Namespace) -> Config:
         cfg = trigger_visualization_hook(cfg, args)
     if args.out is not None:
         _set_output_dir(cfg.test_evaluator, args.out)
+    if getattr(args, 'precision', 'fp32') != 'fp32':
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='ZoeInferencePrecisionHook', precision=args.precision)
+        ]
     return cfg
 
 

@@ -1,16 +1,22 @@
 # Runtime shared by every mmzoe config.
 default_scope = 'mmzoe'
 custom_imports = dict(imports=['mmzoe'], allow_failed_imports=False)
+# MMSegmentation's own tools/train.py builds this runner too (``_scope_``:
+# found from MMEngine's root registry): it applies env_cfg.cpu_runtime.
+runner_type = 'ZoeRunner'
+_scope_ = 'mmzoe'
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     # nccl on CUDA machines; mmzoe's tools switch to gloo (and DDP without
     # device_ids) when no GPU is present.
     dist_cfg=dict(backend='nccl'),
-    # CPU speed (mmzoe.utils.cpu_runtime, applied by ZoeRunner): glibc keeps
-    # freed activation memory instead of faulting it in again every step
-    # (~1/3 of a CPU training step), denormals are flushed to zero. Set
-    # malloc='release' for the smallest resident memory, or drop the key.
+    # CPU speed (mmzoe.utils.cpu_runtime, applied by ZoeRunner and
+    # init_model on CPU runs only; also the default when the key is absent):
+    # glibc keeps freed activation memory instead of faulting it in again
+    # every step (~1/3 of a CPU training step), denormals are flushed to
+    # zero. malloc='release' for the smallest resident memory, None for
+    # glibc's and the CPU's defaults, on_gpu=True to apply it on GPU runs.
     cpu_runtime=dict(malloc='reuse', flush_denormal=True),
 )
 vis_backends = [dict(type='LocalVisBackend')]

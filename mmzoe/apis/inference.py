@@ -23,7 +23,10 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmengine.structures import PixelData
 
+from mmzoe.models.utils.inference_precision import (PRECISIONS,
+                                                    set_inference_precision)
 from mmzoe.utils.checkpoint_coverage import check_checkpoint_covers_model
+from mmzoe.utils.cpu_runtime import apply_cpu_runtime, cpu_runtime_settings
 from mmzoe.utils.tool_errors import NonFiniteError
 from .image_io import check_rgb_array, load_rgb_image
 
@@ -45,7 +48,9 @@ def _strip_init_cfgs(cfg: Config) -> None:
 def init_model(config: Union[str, Path, Config],
                checkpoint: Optional[str] = None,
                device: str = 'cpu',
-               cfg_options: Optional[dict] = None) -> nn.Module:
+               cfg_options: Optional[dict] = None,
+               precision: str = 'fp32',
+               cpu_runtime: Union[bool, dict] = True) -> nn.Module:
     """Build a depth model from a config and load its weights for inference.
 
     Nothing is downloaded: backbone ``init_cfg``/``pretrained`` entries are
@@ -67,6 +72,16 @@ def init_model(config: Union[str, Path, Config],
         cfg_options (dict, optional): Overrides merged into the config
             (``Config.merge_from_dict`` keys, e.g.
             ``{'model.test_cfg.flip': True}``).
+        precision (str): ``'fp32'`` (default), ``'bf16'`` or ``'fp16'``:
+            the weights of the core are cast once
+            (:func:`~mmzoe.models.utils.set_inference_precision`; the
+            metric head stays float32, the returned depth is float32). bf16
+            is the fast choice on CPUs with bf16 matrix units, fp16 on GPUs.
+        cpu_runtime (bool | dict): On a CPU device, apply the fast process
+            settings (:func:`~mmzoe.utils.cpu_runtime.apply_cpu_runtime`)
+            before the model is built: True (default) takes the config's
+            ``env_cfg.cpu_runtime`` (or the default), a dict gives them,
+            False leaves the process alone. Ignored on other devices.
 
     Returns:
         nn.Module: The model in eval mode, with ``model.cfg`` set to the
@@ -89,6 +104,14 @@ def init_model(config: Union[str, Path, Config],
     if 'model' not in config:
         raise KeyError(f'{config.filename}: the config has no "model".')
     _strip_init_cfgs(config)
+    if precision not in PRECISIONS:
+        raise ValueError(f'precision must be one of {sorted(PRECISIONS)}, '
+                         f'got {precision!r}.')
+    # Before the first large torch op (building the model initialises its
+    # weights): flushing denormals reaches torch's threads only then.
+    if cpu_runtime is True:
+        cpu_runtime = cpu_runtime_settings(config.get('env_cfg', None))
+    apply_cpu_runtime(cpu_runtime or None, device)
     init_default_scope(config.get('default_scope', 'mmzoe'))
 
     from mmzoe.registry import MODELS
@@ -117,6 +140,8 @@ def init_model(config: Union[str, Path, Config],
     model.cfg = config
     model.to(device)
     model.eval()
+    if precision != 'fp32':
+        set_inference_precision(model, precision)
     return model
 
 

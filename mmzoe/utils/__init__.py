@@ -2,7 +2,8 @@
 from .checkpoint_coverage import (CheckpointMismatchError,
                                   check_checkpoint_covers_model,
                                   checkpoint_coverage_problems)
-from .cpu_runtime import (configure_cpu_runtime, cpu_runtime_state,
+from .cpu_runtime import (DEFAULT_CPU_RUNTIME, apply_cpu_runtime,
+                          configure_cpu_runtime, cpu_runtime_settings,
                           set_malloc_policy)
 from .mmcv_compat import (MissingMMCVOpsError, has_real_mmcv_ext,
                           install_mmcv_ext_stub)
@@ -13,7 +14,8 @@ from .version_check import check_versions
 __all__ = [
     'MissingMMCVOpsError', 'has_real_mmcv_ext', 'install_mmcv_ext_stub',
     'register_all_modules', 'check_versions', 'configure_cpu_runtime',
-    'cpu_runtime_state', 'set_malloc_policy', 'CheckpointMismatchError',
+    'DEFAULT_CPU_RUNTIME', 'apply_cpu_runtime', 'cpu_runtime_settings',
+    'set_malloc_policy', 'CheckpointMismatchError',
     'check_checkpoint_covers_model', 'checkpoint_coverage_problems',
     'NonFiniteError', 'ToolInputError'
 ]

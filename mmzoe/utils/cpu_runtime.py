@@ -1,7 +1,13 @@
 """Process-wide CPU settings that make training and inference faster.
 
-Two switches, both off unless asked for (``env_cfg.cpu_runtime`` in a config,
-``--cpu-malloc`` / ``--flush-denormal`` in the tools):
+Two switches, on by default for CPU runs (:data:`DEFAULT_CPU_RUNTIME`,
+``env_cfg.cpu_runtime`` in a config). :func:`apply_cpu_runtime` is the one
+place that applies them; :func:`~mmzoe.apis.init_model` (hence
+``tools/infer.py``) and :class:`~mmzoe.engine.runner.ZoeRunner` (hence
+``tools/train.py``, ``tools/test.py`` and MMSegmentation's own tools, through
+the config's ``runner_type``) call it before the model is built, and only when
+the model runs on the CPU: a GPU run keeps glibc's and the CPU's defaults
+unless the settings say ``on_gpu=True``.
 
 * **glibc malloc policy** (Linux/glibc only). By default glibc serves large
   blocks (the activations of a 384x384 SwinV2-B: 5-100 MB each) with fresh
@@ -22,6 +28,11 @@ Two switches, both off unless asked for (``env_cfg.cpu_runtime`` in a config,
   operation); :func:`configure_cpu_runtime` checks that it holds on every
   thread and warns otherwise.
 
+glibc also reads ``MALLOC_MMAP_MAX_`` / ``MALLOC_TRIM_THRESHOLD_`` from the
+environment, but only when the process starts; ``mallopt`` (called here
+through :mod:`ctypes`) changes the same parameters at any time and applies to
+every later allocation, so no environment variable is needed.
+
 Example::
 
     from mmzoe.utils import configure_cpu_runtime
@@ -31,7 +42,7 @@ import ctypes
 import ctypes.util
 import platform
 import warnings
-from typing import Dict, Optional
+from typing import Dict, Mapping, Optional, Union
 
 import torch
 
@@ -44,7 +55,10 @@ MALLOC_POLICIES = ('default', 'reuse', 'release')
 _RELEASE_BYTES = 128 * 1024
 _NEVER_TRIM = 2**31 - 1  # mallopt takes an int: trim only above 2 GiB
 
-_applied: Dict[str, object] = {}
+# What every CPU user path gets unless the config says otherwise
+# (``env_cfg.cpu_runtime``; ``None`` or ``False`` there turns it off).
+DEFAULT_CPU_RUNTIME: Dict[str, object] = dict(
+    malloc='reuse', flush_denormal=True)
 
 
 def _libc() -> Optional[ctypes.CDLL]:
@@ -135,10 +149,56 @@ def configure_cpu_runtime(malloc: str = 'default',
             applied['flush_denormal'] = ok
     else:
         applied['flush_denormal'] = False
-    _applied.update(applied)
     return applied
 
 
-def cpu_runtime_state() -> Dict[str, object]:
-    """The settings applied so far by :func:`configure_cpu_runtime`."""
-    return dict(_applied)
+def cpu_runtime_settings(env_cfg: Optional[Mapping]) -> Optional[dict]:
+    """The CPU runtime a config asks for.
+
+    Args:
+        env_cfg (Mapping, optional): The config's ``env_cfg`` (None if it
+            has none).
+
+    Returns:
+        dict | None: ``env_cfg.cpu_runtime`` if the key is present (None or
+        False: off), else :data:`DEFAULT_CPU_RUNTIME`.
+    """
+    env_cfg = env_cfg or {}
+    settings = env_cfg.get('cpu_runtime', DEFAULT_CPU_RUNTIME)
+    if not settings:
+        return None
+    if not isinstance(settings, Mapping):
+        raise TypeError('env_cfg.cpu_runtime must be a dict (malloc, '
+                        'flush_denormal, on_gpu) or None, got '
+                        f'{type(settings).__name__}.')
+    return dict(settings)
+
+
+def apply_cpu_runtime(settings: Optional[Mapping],
+                      device: Union[str, torch.device] = 'cpu'
+                      ) -> Optional[Dict[str, object]]:
+    """Apply CPU runtime settings for a model that runs on ``device``.
+
+    Args:
+        settings (Mapping, optional): ``malloc`` and ``flush_denormal`` as
+            in :func:`configure_cpu_runtime`, plus ``on_gpu`` (bool, default
+            False: leave the process alone when ``device`` is not the CPU).
+            None: do nothing.
+        device (str | torch.device): Where the model runs. Defaults to
+            ``'cpu'``.
+
+    Returns:
+        dict | None: What is in force (see :func:`configure_cpu_runtime`),
+        or None if nothing was applied.
+    """
+    if not settings:
+        return None
+    settings = dict(settings)
+    on_gpu = bool(settings.pop('on_gpu', False))
+    unknown = set(settings) - {'malloc', 'flush_denormal'}
+    if unknown:
+        raise KeyError(f'unknown cpu_runtime key(s) {sorted(unknown)}; '
+                       'expected malloc, flush_denormal, on_gpu.')
+    if str(device).split(':')[0] != 'cpu' and not on_gpu:
+        return None
+    return configure_cpu_runtime(**settings)

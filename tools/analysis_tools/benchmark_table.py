@@ -34,7 +34,6 @@ VARIANTS: Dict[str, List[str]] = {
     # the config's defaults (zoedepth_swin2b.py: 'sdpa', channels-last)
     'default': [],
     'fused': ['--attn-impl', 'sdpa', '--nchw'],
-    'fused-nocache': ['--attn-impl', 'sdpa_nocache'],
     'fused-cl': ['--attn-impl', 'sdpa', '--channels-last'],
     'default-cp': ['--with-cp'],
     'default-compile': ['--compile'],

@@ -23,10 +23,12 @@ model = dict(
         img_size=384,
         drop_path_rate=0.1,
         out_indices=(0, 1, 2, 3),
-        # Speed switches (docs/benchmarks.md). 'sdpa': fused attention with
-        # the position bias cached in eval mode, within 1e-6 of timm's
-        # module ('timm' = plain eager). with_cp=True: activation
-        # checkpointing for training memory.
+        # Speed switches: names, keys and tolerances in
+        # mmzoe/models/speed_switches.py (the code defaults are upstream's
+        # order; these are the shipped values). 'sdpa': fused attention with
+        # the position bias cached in eval mode ('timm' = plain eager).
+        # with_cp (one switch: backbone, neck and head together):
+        # activation checkpointing for training memory.
         attn_impl='sdpa',
         with_cp=False),
     neck=dict(

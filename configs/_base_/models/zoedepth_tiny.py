@@ -23,11 +23,17 @@ model = dict(
         window_size=4,
         pretrained_window_sizes=(0, 0, 0, 0),
         drop_path_rate=0.1,
-        out_indices=(0, 1, 2, 3)),
+        out_indices=(0, 1, 2, 3),
+        # the speed switches of the full model (mmzoe/models/
+        # speed_switches.py): tests and demos run the paths users run
+        attn_impl='sdpa',
+        with_cp=False),
     neck=dict(
         type='ZoeDPTNeck',
         in_channels=[16, 32, 64, 128],
         channels=32,
+        channels_last=True,
+        with_cp=False,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=8, non_negative=True)),
     decode_head=dict(
@@ -50,6 +56,9 @@ model = dict(
         projector_mlp_dim=16,
         attractor_mlp_dim=16,
         align_corners=True,
+        clb_project_condition=True,
+        fused_expectation=True,
+        with_cp=False,
         loss_decode=dict(
             type='ZoeSILogLoss', beta=0.15, min_depth=1e-3, max_depth=10.0,
             loss_weight=1.0)),

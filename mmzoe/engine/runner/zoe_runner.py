@@ -25,9 +25,10 @@ the old file or the new one, never a truncated one. :meth:`ZoeRunner.resume`
 refuses a checkpoint without optimizer or parameter-scheduler state (a best
 or published checkpoint) unless the config sets ``resume_weights_only=True``.
 
-It also applies ``env_cfg.cpu_runtime`` (``dict(malloc='reuse',
-flush_denormal=True)`` in mmzoe's default runtime; see
-:mod:`mmzoe.utils.cpu_runtime`) first thing in :meth:`setup_env`, before the
+On CPU runs it also applies ``env_cfg.cpu_runtime`` (default
+``dict(malloc='reuse', flush_denormal=True)``; see
+:func:`mmzoe.utils.cpu_runtime.apply_cpu_runtime`, the same call as
+:func:`mmzoe.apis.init_model`) first thing in :meth:`setup_env`, before the
 model is built, so that every intra-op thread flushes denormals.
 """
 import atexit
@@ -55,7 +56,7 @@ from torch.nn.parallel import DistributedDataParallel
 from mmzoe.registry import RUNNERS
 from mmzoe.utils.checkpoint_coverage import (check_checkpoint_covers_model,
                                              checkpoint_coverage_problems)
-from mmzoe.utils.cpu_runtime import configure_cpu_runtime
+from mmzoe.utils.cpu_runtime import apply_cpu_runtime, cpu_runtime_settings
 from mmzoe.utils.tool_errors import ToolInputError
 
 # prefix of the temporary files of atomic checkpoint writes
@@ -271,13 +272,14 @@ class ZoeRunner(Runner):
 
         Args:
             env_cfg (dict): ``env_cfg`` of the config; its ``cpu_runtime``
-                dict (``malloc``, ``flush_denormal``) is applied first.
+                (:func:`~mmzoe.utils.cpu_runtime.cpu_runtime_settings`) is
+                applied first when MMEngine's device is the CPU.
         """
-        cpu_runtime = env_cfg.get('cpu_runtime')
-        if cpu_runtime:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter('always')
-                applied = configure_cpu_runtime(**cpu_runtime)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            applied = apply_cpu_runtime(
+                cpu_runtime_settings(env_cfg), get_device())
+        if applied is not None:
             print_log(
                 f'cpu_runtime: malloc={applied["malloc"]}, flush_denormal='
                 f'{applied["flush_denormal"]}' +

@@ -1,8 +1,8 @@
-from .zoe_swinv2 import ZoeSwinV2, register_swinv2_attention
-from .swinv2_fused_attention import ZoeSwinV2FusedAttention  # noqa: I001
-from .zoe_timm_backbone import ZoeTimmBackbone  # noqa: I001
+from .swinv2_fused_attention import ZoeSwinV2FusedAttention
+from .zoe_swinv2 import ATTENTION_ALIASES, ZoeSwinV2, swinv2_attention_class
+from .zoe_timm_backbone import ZoeTimmBackbone
 
 __all__ = [
-    'ZoeSwinV2', 'register_swinv2_attention', 'ZoeSwinV2FusedAttention',
-    'ZoeTimmBackbone'
+    'ZoeSwinV2', 'ATTENTION_ALIASES', 'swinv2_attention_class',
+    'ZoeSwinV2FusedAttention', 'ZoeTimmBackbone'
 ]

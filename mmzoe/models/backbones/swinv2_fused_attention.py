@@ -38,7 +38,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.models.swin_transformer_v2 import WindowAttention
 
-from .zoe_swinv2 import register_swinv2_attention
+from mmzoe.registry import MODELS
 
 _MAX_LOGIT_SCALE = math.log(1. / 0.01)  # ln(100), as timm / upstream
 _NORM_EPS = 1e-12  # F.normalize's default
@@ -208,12 +208,14 @@ def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
         q, k, v, attn_mask=bias, dropout_p=dropout_p, scale=1.0)
 
 
+@MODELS.register_module()
 class ZoeSwinV2FusedAttention(WindowAttention):
     """SwinV2 window attention through ``scaled_dot_product_attention``.
 
     Build it from an existing timm module with :meth:`from_timm` (what
-    ``ZoeSwinV2(attn_impl='sdpa')`` does); the constructor arguments are
-    those of timm's ``WindowAttention``.
+    ``ZoeSwinV2(attn_impl='sdpa')`` does, ``'sdpa'`` being this registered
+    type's alias); the constructor arguments are those of timm's
+    ``WindowAttention``.
 
     Args:
         *args: timm ``WindowAttention`` positional arguments.
@@ -231,15 +233,16 @@ class ZoeSwinV2FusedAttention(WindowAttention):
     def from_timm(cls,
                   attn: WindowAttention,
                   cache_bias: bool = True) -> 'ZoeSwinV2FusedAttention':
-        """Build from a timm ``WindowAttention``, copying its state.
+        """Build from a timm ``WindowAttention``, taking over its tensors.
 
         Args:
             attn (WindowAttention): The module to replace.
             cache_bias (bool): See the class docstring. Defaults to True.
 
         Returns:
-            ZoeSwinV2FusedAttention: A module with the same parameters,
-            buffers and train/eval mode.
+            ZoeSwinV2FusedAttention: A module holding the same parameter and
+            buffer tensors (not copies: no extra memory while building) in
+            the same train/eval mode.
         """
         if not isinstance(attn, WindowAttention):
             raise TypeError('ZoeSwinV2FusedAttention.from_timm expects a '
@@ -255,23 +258,34 @@ class ZoeSwinV2FusedAttention(WindowAttention):
             attn_drop=attn.attn_drop.p,
             proj_drop=attn.proj_drop.p,
             pretrained_window_size=tuple(attn.pretrained_window_size),
-            device=ref.device,
+            device='meta',  # no second copy of the weights, no init
             dtype=ref.dtype,
             cache_bias=cache_bias)
-        with torch.no_grad():
-            for name, param in attn.named_parameters(recurse=True):
-                new.get_parameter(name).copy_(param)
-            for name, buf in attn.named_buffers(recurse=True):
-                new.get_buffer(name).copy_(buf)
+        # Take over timm's parameter and buffer objects (same names).
         for name, param in attn.named_parameters(recurse=True):
-            new.get_parameter(name).requires_grad_(param.requires_grad)
+            owner, _, leaf = name.rpartition('.')
+            new.get_submodule(owner)._parameters[leaf] = param
+        for name, buf in attn.named_buffers(recurse=True):
+            owner, _, leaf = name.rpartition('.')
+            new.get_submodule(owner)._buffers[leaf] = buf
+        left = [n for n, t in list(new.named_parameters()) +
+                list(new.named_buffers()) if t.is_meta]
+        if left:
+            raise RuntimeError('ZoeSwinV2FusedAttention.from_timm: no '
+                               f'counterpart in timm\'s module for {left}.')
         new.train(attn.training)
         return new
 
     # ------------------------------------------------------------ the bias
     def train(self, mode: bool = True) -> 'ZoeSwinV2FusedAttention':
-        """Set the mode and drop the cached bias."""
-        self._bias_cache = None
+        """Set the mode; entering training mode drops the cached bias.
+
+        ``eval()`` keeps it: :func:`~mmzoe.apis.inference_depth` calls
+        ``eval()`` and ``train(False)`` around every prediction, and the
+        cache key already notices changed weights.
+        """
+        if mode:
+            self._bias_cache = None
         return super().train(mode)
 
     def _bias_sources(self, mask: Optional[torch.Tensor]) -> list:
@@ -313,11 +327,15 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         return bias
 
     def attention_bias(self,
-                       mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+                       mask: Optional[torch.Tensor] = None,
+                       dtype: Optional[torch.dtype] = None) -> torch.Tensor:
         """The additive attention bias (cached when allowed).
 
         Args:
             mask (Tensor, optional): Shift mask (nW, N, N) or None.
+            dtype (torch.dtype, optional): Dtype of the result (that of the
+                attention inputs); the cache holds it in this dtype, so no
+                conversion runs per call. Defaults to the MLP's dtype.
 
         Returns:
             Tensor: (1, h, N, N) without a mask, (nW, h, N, N) with one
@@ -325,16 +343,20 @@ class ZoeSwinV2FusedAttention(WindowAttention):
             back to the slow math path otherwise).
         """
         if not self._can_cache():
-            return self._compute_bias(mask)
+            bias = self._compute_bias(mask)
+            return bias if dtype is None else bias.to(dtype)
         try:
             key = tuple((id(t), t._version, t.data_ptr(), t.device, t.dtype)
-                        for t in self._bias_sources(mask))
+                        for t in self._bias_sources(mask)) + (dtype, )
         except RuntimeError:  # inference tensors have no version counter
-            return self._compute_bias(mask)
+            bias = self._compute_bias(mask)
+            return bias if dtype is None else bias.to(dtype)
         if self._bias_cache is not None and self._bias_cache[0] == key:
             return self._bias_cache[1]
         with torch.no_grad():
             bias = self._compute_bias(mask)
+            if dtype is not None:
+                bias = bias.to(dtype)
         self._bias_cache = (key, bias)
         return bias
 
@@ -392,7 +414,7 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         """Attention with position bias and shift mask added up front (the
         cached bias in eval mode)."""
         b_ = q.shape[0]
-        bias = self.attention_bias(mask).to(v.dtype)
+        bias = self.attention_bias(mask, v.dtype)
         if bias.shape[0] > 1 and b_ != bias.shape[0]:
             # Shifted windows of several images: the (nW, h, N, N) bias
             # repeats per image; run one call per image instead of
@@ -412,17 +434,3 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         return (f'dim={self.dim}, window_size={tuple(self.window_size)}, '
                 f'num_heads={self.num_heads}, sdpa=True, '
                 f'cache_bias={self.cache_bias}')
-
-
-def build_fused_attention(attn: nn.Module) -> ZoeSwinV2FusedAttention:
-    """Factory registered as ``'sdpa'`` (bias caching on)."""
-    return ZoeSwinV2FusedAttention.from_timm(attn, cache_bias=True)
-
-
-def build_fused_attention_nocache(attn: nn.Module) -> ZoeSwinV2FusedAttention:
-    """Factory registered as ``'sdpa_nocache'`` (bias rebuilt every call)."""
-    return ZoeSwinV2FusedAttention.from_timm(attn, cache_bias=False)
-
-
-register_swinv2_attention('sdpa', build_fused_attention)
-register_swinv2_attention('sdpa_nocache', build_fused_attention_nocache)

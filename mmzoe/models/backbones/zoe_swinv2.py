@@ -1,5 +1,5 @@
 """SwinV2 encoder of the MiDaS v3.1 DPT core, built from timm 1.x."""
-from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import timm
 import torch
@@ -8,30 +8,38 @@ from mmengine.model import BaseModule
 
 from mmzoe.registry import MODELS
 
-# Window-attention implementations. A factory receives timm's
-# ``WindowAttention`` module and returns the module that replaces it; the
-# replacement must keep the parameter names (``qkv``, ``q_bias``, ``v_bias``,
-# ``logit_scale``, ``cpb_mlp``, ``proj``) so checkpoints load unchanged.
-# ``'timm'`` keeps timm's own module.
-SWINV2_ATTENTION_IMPLS: Dict[str, Optional[Callable[[nn.Module],
-                                                    nn.Module]]] = {
-                                                        'timm': None
-                                                    }
+# Short names of window-attention modules for ``attn_impl`` (any other value
+# is looked up in ``MODELS`` as a type name).
+ATTENTION_ALIASES: Dict[str, str] = {'sdpa': 'ZoeSwinV2FusedAttention'}
 
 
-def register_swinv2_attention(
-        name: str, factory: Callable[[nn.Module], nn.Module]) -> None:
-    """Register a window-attention implementation for :class:`ZoeSwinV2`.
+def swinv2_attention_class(attn_impl: str) -> Optional[type]:
+    """The window-attention class of ``ZoeSwinV2(attn_impl=...)``.
 
     Args:
-        name (str): Name used in ``ZoeSwinV2(attn_impl=name)``.
-        factory (Callable[[nn.Module], nn.Module]): Builds the replacement
-            from a timm ``WindowAttention`` (sharing or copying its
-            parameters under the same names).
+        attn_impl (str): ``'timm'`` (timm's own module), an alias of
+            :data:`ATTENTION_ALIASES` (``'sdpa'``) or the registered type
+            name of a module with a ``from_timm(attn)`` class method that
+            keeps timm's parameter names (``qkv``, ``q_bias``, ``v_bias``,
+            ``logit_scale``, ``cpb_mlp``, ``proj``), so that checkpoints
+            load unchanged.
+
+    Returns:
+        type | None: The class, None for ``'timm'``.
+
+    Raises:
+        ValueError: If the name is unknown or the class has no
+            ``from_timm``.
     """
-    if name in SWINV2_ATTENTION_IMPLS:
-        raise KeyError(f'SwinV2 attention "{name}" is already registered.')
-    SWINV2_ATTENTION_IMPLS[name] = factory
+    if attn_impl == 'timm':
+        return None
+    cls = MODELS.get(ATTENTION_ALIASES.get(attn_impl, attn_impl))
+    if cls is None or not callable(getattr(cls, 'from_timm', None)):
+        raise ValueError(
+            f'Unknown SwinV2 attention "{attn_impl}": expected "timm", '
+            f'one of {sorted(ATTENTION_ALIASES)} or a registered module with '
+            'a from_timm() class method.')
+    return cls
 
 
 @MODELS.register_module()
@@ -59,12 +67,13 @@ class ZoeSwinV2(BaseModule):
             Defaults to 0.1 (upstream's timm default).
         out_indices (Sequence[int]): Stages to return. Defaults to
             (0, 1, 2, 3).
-        attn_impl (str): Window-attention implementation, a key of
-            :data:`SWINV2_ATTENTION_IMPLS`: ``'timm'`` (timm's module),
-            ``'sdpa'`` (fused ``scaled_dot_product_attention`` with the
-            position bias cached in eval mode, see
-            ``swinv2_fused_attention.py``) or ``'sdpa_nocache'``.
-            Defaults to ``'timm'``.
+        attn_impl (str): Window-attention implementation
+            (:func:`swinv2_attention_class`): ``'timm'`` (timm's module),
+            ``'sdpa'`` (:class:`ZoeSwinV2FusedAttention`: fused
+            ``scaled_dot_product_attention`` with the position bias cached
+            in eval mode) or a registered module type. Defaults to
+            ``'timm'`` (the shipped configs use ``'sdpa'``, see
+            :mod:`mmzoe.models.speed_switches`).
         with_cp (bool): Activation checkpointing of every SwinV2 block
             while training (timm's ``set_grad_checkpointing``): less memory,
             one more forward per block in the backward pass. Numerically
@@ -121,16 +130,12 @@ class ZoeSwinV2(BaseModule):
         self.model.set_grad_checkpointing(self.with_cp)
 
     def _set_attention(self, attn_impl: str) -> None:
-        if attn_impl not in SWINV2_ATTENTION_IMPLS:
-            raise ValueError(
-                f'Unknown SwinV2 attention "{attn_impl}"; available: '
-                f'{sorted(SWINV2_ATTENTION_IMPLS)}.')
-        factory = SWINV2_ATTENTION_IMPLS[attn_impl]
-        if factory is None:
+        cls = swinv2_attention_class(attn_impl)
+        if cls is None:
             return
         for stage in self.model.layers:
             for block in stage.blocks:
-                block.attn = factory(block.attn)
+                block.attn = cls.from_timm(block.attn)
 
     def init_weights(self) -> None:
         """Initialise like timm (post-norms zeroed) unless ``init_cfg``."""

@@ -3,6 +3,8 @@ from .ckpt_convert import (CheckpointConversionError, check_against_model_keys,
                            convert_zoedepth_head_keys, convert_zoedepth_keys,
                            load_state_dict_file, unwrap_state_dict)
 from .core_output import ZoeCoreOutput
+from .inference_precision import (PRECISIONS, cast_floating,
+                                  set_inference_precision)
 from .perturb import perturb_weights
 
 __all__ = [
@@ -10,5 +12,6 @@ __all__ = [
     'convert_midas_keys', 'convert_swinv2_timm06_keys',
     'convert_zoedepth_head_keys', 'convert_zoedepth_keys',
     'load_state_dict_file', 'unwrap_state_dict', 'ZoeCoreOutput',
-    'perturb_weights'
+    'perturb_weights', 'PRECISIONS', 'cast_floating',
+    'set_inference_precision'
 ]

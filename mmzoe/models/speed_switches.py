@@ -1,0 +1,175 @@
+"""The speed switches of mmzoe: one list for configs, tools and tests.
+
+Every switch computes the same function as the plain eager fp32 model in
+upstream ZoeDepth's order of operations (what the code defaults build), up to
+the stated tolerance. A switch sets one or more config keys together (dotted
+paths from the config root); keys of a part that a model does not have (e.g.
+``attn_impl`` on a CNN core) are skipped, so the same list applies to every
+core. The shipped model configs (``configs/_base_/models/zoedepth_swin2b.py``
+and ``zoedepth_tiny.py``, hence the demo and test configs built on them) set
+every switch whose ``shipped`` value differs from ``off``;
+``tests/test_perf_switches.py`` checks that, and checks each tolerance.
+
+Differences between the code defaults and the shipped configs, stated here
+once:
+
+* ``attn_impl``, ``channels_last``, ``clb_project_condition`` and
+  ``fused_expectation`` are off in the code (the constructors build
+  upstream's order of operations, what the converted-weights equivalence
+  tests compare) and on in the shipped configs.
+* ``with_cp`` is off in both (it trades time for training memory).
+* ``cpu_runtime`` is on in both (:data:`~mmzoe.utils.cpu_runtime.
+  DEFAULT_CPU_RUNTIME` when ``env_cfg.cpu_runtime`` is absent), CPU runs only.
+* ``precision`` (``init_model(precision=...)``, ``--precision`` of
+  ``tools/infer.py`` / ``tools/test.py``) and ``compile`` are chosen per run,
+  not by the config; both default to off (fp32, eager).
+"""
+import copy
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class SpeedSwitch:
+    """One speed switch.
+
+    Args:
+        name (str): Short name (benchmark rows, test ids).
+        keys (tuple[str]): Dotted config keys it sets together; empty for a
+            per-run choice that is not a config key.
+        on (Any): Value of every key when the switch is on.
+        off (Any): Value when off (the code default).
+        shipped (Any): Value in the shipped model configs.
+        tolerance (str): What the switch promises against the reference.
+        rtol (float): The number behind ``tolerance`` (what the equivalence
+            test checks).
+        doc (str): One line on what it does.
+    """
+    name: str
+    keys: Tuple[str, ...]
+    on: Any
+    off: Any
+    shipped: Any
+    tolerance: str
+    rtol: float
+    doc: str
+
+
+SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
+    SpeedSwitch(
+        'attn_impl', ('model.backbone.attn_impl', ), 'sdpa', 'timm', 'sdpa',
+        'max relative depth difference <= 1e-5 (fp32)', 1e-5,
+        'SwinV2 window attention through scaled_dot_product_attention, '
+        'position bias cached in eval mode'),
+    SpeedSwitch(
+        'channels_last', ('model.neck.channels_last', ), True, False, True,
+        'max relative depth difference <= 1e-5 (fp32)', 1e-5,
+        'DPT decoder convolutions in channels-last memory format'),
+    SpeedSwitch(
+        'clb_project_condition',
+        ('model.decode_head.clb_project_condition', ), True, False, True,
+        'max relative depth difference <= 1e-5 (fp32)', 1e-5,
+        'project the bin embedding before upsampling it (2.3 GFLOP less)'),
+    SpeedSwitch(
+        'fused_expectation', ('model.decode_head.fused_expectation', ), True,
+        False, True, 'max relative depth difference <= 1e-5 (fp32); same '
+        'loss and gradients up to rounding', 1e-5,
+        'depth = sum(probs * centres) in strips, probabilities recomputed '
+        'in the backward pass'),
+    SpeedSwitch(
+        'with_cp', ('model.backbone.with_cp', 'model.neck.with_cp',
+                    'model.decode_head.with_cp'), True, False, False,
+        'same loss (1e-5) and gradients (1e-4 of the largest entry)', 1e-5,
+        'activation checkpointing of backbone blocks, neck and head '
+        '(training memory for time)'),
+    SpeedSwitch(
+        'cpu_runtime', ('env_cfg.cpu_runtime', ),
+        dict(malloc='reuse', flush_denormal=True), None,
+        dict(malloc='reuse', flush_denormal=True),
+        'max relative depth difference <= 1e-6 (only denormals change)',
+        1e-6, 'glibc keeps freed memory, denormals flushed to zero '
+        '(CPU runs only)'),
+    SpeedSwitch(
+        'precision', (), 'bf16', 'fp32', 'fp32',
+        'mean relative depth error <= 1 % against fp32', 1e-2,
+        'weights of the core cast once to bf16/fp16, metric head in fp32 '
+        '(init_model(precision=...), --precision)'),
+)
+
+SWITCHES_BY_NAME: Dict[str, SpeedSwitch] = {s.name: s for s in SPEED_SWITCHES}
+
+# The switches that are config keys of the model.
+MODEL_SWITCHES: Tuple[str, ...] = tuple(
+    s.name for s in SPEED_SWITCHES
+    if s.keys and all(k.startswith('model.') for k in s.keys))
+
+
+def _parent(cfg, key: str):
+    """The dict holding the last part of ``key`` (None if a part is
+    missing)."""
+    node = cfg
+    parts = key.split('.')
+    for part in parts[:-1]:
+        node = node.get(part, None) if hasattr(node, 'get') else None
+        if node is None:
+            return None
+    return node
+
+
+def set_switch(cfg, name: str, value: Any) -> None:
+    """Set every config key of switch ``name`` to ``value`` (in place).
+
+    Keys of parts the config does not have are skipped; a backbone that is
+    not a ``ZoeSwinV2`` gets no ``attn_impl``.
+
+    Args:
+        cfg (Config | dict): A full config (keys from its root).
+        name (str): A switch name of :data:`SPEED_SWITCHES`.
+        value (Any): Usually the switch's ``on`` or ``off``.
+    """
+    switch = SWITCHES_BY_NAME[name]
+    for key in switch.keys:
+        parent = _parent(cfg, key)
+        if parent is None:
+            continue
+        if key == 'model.backbone.attn_impl' and 'SwinV2' not in str(
+                parent.get('type', '')):
+            continue
+        parent[key.split('.')[-1]] = copy.deepcopy(value)
+
+
+def get_switch(cfg, name: str) -> Any:
+    """The value of switch ``name`` in ``cfg`` (its first key that the
+    config has; the code default ``off`` if it has none)."""
+    switch = SWITCHES_BY_NAME[name]
+    for key in switch.keys:
+        parent = _parent(cfg, key)
+        if parent is not None and key.split('.')[-1] in parent:
+            return parent[key.split('.')[-1]]
+    return switch.off
+
+
+def reference_config(cfg, names: Optional[Iterable[str]] = None):
+    """A copy of ``cfg`` with the model switches off: the plain eager model
+    in upstream's order of operations that every switch is checked against.
+
+    Args:
+        cfg (Config | dict): A full config (with ``model``).
+        names (Iterable[str], optional): Switches to turn off. Defaults to
+            :data:`MODEL_SWITCHES`.
+
+    Returns:
+        Config | dict: The modified copy.
+    """
+    ref = copy.deepcopy(cfg)
+    for name in (MODEL_SWITCHES if names is None else names):
+        set_switch(ref, name, SWITCHES_BY_NAME[name].off)
+    return ref
+
+
+def switch_state(cfg) -> Dict[str, Any]:
+    """``{name: value}`` of every config-key switch of ``cfg``."""
+    return {
+        s.name: get_switch(cfg, s.name)
+        for s in SPEED_SWITCHES if s.keys
+    }
