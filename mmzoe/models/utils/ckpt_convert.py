@@ -395,3 +395,183 @@ def convert_checkpoint_file(src: str, dst: str, convert_fn,
             meta=dict(source=osp.basename(src), converter=converter)), dst)
     print(f'Saved {len(state_dict)} tensors to {dst}')
     return 0
+
+
+# ---------------------------------------------------------------------------
+# MiDaS v3.1 BEiT cores (DPT_BEiT_L_384 / _512) and ZoeDepth on them
+# (ZoeD_M12_N layout). Upstream (timm 0.6) -> mmzoe (timm 1.x, ZoeBEiT):
+#
+# * ``pretrained.model.{cls_token, patch_embed.proj.*, blocks.N.*}`` ->
+#   ``backbone.model.*`` (same names in timm 1.x). Dropped: the persistent
+#   ``blocks.N.attn.relative_position_index`` of timm 0.6 (rebuilt from the
+#   window size), the unused classifier ``fc_norm`` / ``head`` and the final
+#   ``norm`` when present.
+# * ``pretrained.act_postprocess{i}`` (MiDaS' reassemble Sequential:
+#   0 = ProjectReadout, 3 = 1x1 conv, 4 = resampling) ->
+#   ``neck.reassemble.{readout_projects.{i-1}.0, projects.{i-1},
+#   resize_layers.{i-1}}``.
+# * ``scratch.*`` as for the SwinV2 cores.
+# ---------------------------------------------------------------------------
+_BEIT_DROP_RE = re.compile(
+    r'^(?:blocks\.\d+\.attn\.relative_position_index'
+    r'|(?:fc_)?norm\.(?:weight|bias)|head\.(?:weight|bias))$')
+_BEIT_KEEP_RE = re.compile(
+    r'^(?:cls_token|patch_embed\.proj\.(?:weight|bias)'
+    r'|blocks\.\d+\.(?:gamma_[12]|norm[12]\.(?:weight|bias)'
+    r'|attn\.(?:q_bias|v_bias|relative_position_bias_table|qkv\.weight'
+    r'|proj\.(?:weight|bias))'
+    r'|mlp\.fc[12]\.(?:weight|bias)))$')
+_DPT_POSTPROCESS_RE = re.compile(
+    r'^act_postprocess([1-4])\.(0\.project\.0|3|4)\.(weight|bias)$')
+_DPT_POSTPROCESS_NAMES = {
+    '0.project.0': 'readout_projects.{}.0',
+    '3': 'projects.{}',
+    '4': 'resize_layers.{}',
+}
+
+
+def is_beit_midas_state_dict(state_dict: Mapping[str, torch.Tensor],
+                             core_prefix: str = '') -> bool:
+    """Whether a MiDaS (or, with ``core_prefix``, ZoeDepth) state dict has a
+    ViT/BEiT core (a DPT reassemble stage, ``pretrained.act_postprocess*``).
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Bare state dict.
+        core_prefix (str): Prefix of the MiDaS model (``'core.core.'`` in
+            ZoeDepth). Defaults to ``''``.
+
+    Returns:
+        bool: True for BEiT (ViT) cores, False otherwise (e.g. SwinV2).
+    """
+    key = core_prefix + 'pretrained.act_postprocess1.'
+    return any(k.startswith(key) for k in state_dict)
+
+
+def _map_beit_pretrained(state_dict: Mapping[str, torch.Tensor],
+                         backbone_prefix: str, reassemble_prefix: str
+                         ) -> Tuple[StateDict, List[str]]:
+    """``pretrained.*`` of a MiDaS BEiT core (prefix already removed)."""
+    out: StateDict = OrderedDict()
+    unknown: List[str] = []
+    for key, value in state_dict.items():
+        if key.startswith('model.'):
+            sub = key[len('model.'):]
+            if _BEIT_DROP_RE.match(sub):
+                continue
+            if _BEIT_KEEP_RE.match(sub):
+                out[backbone_prefix + sub] = value
+                continue
+        else:
+            m = _DPT_POSTPROCESS_RE.match(key)
+            if m:
+                name = _DPT_POSTPROCESS_NAMES[m.group(2)].format(
+                    int(m.group(1)) - 1)
+                out[f'{reassemble_prefix}{name}.{m.group(3)}'] = value
+                continue
+        unknown.append(key)
+    return out, unknown
+
+
+def _map_midas_beit(state_dict: Mapping[str, torch.Tensor],
+                    backbone_prefix: str,
+                    neck_prefix: str) -> Tuple[StateDict, List[str]]:
+    pretrained: StateDict = OrderedDict()
+    scratch: StateDict = OrderedDict()
+    unknown: List[str] = []
+    for key, value in state_dict.items():
+        if key.startswith('pretrained.'):
+            pretrained[key[len('pretrained.'):]] = value
+        elif key.startswith('scratch.'):
+            scratch[key[len('scratch.'):]] = value
+        else:
+            unknown.append(key)
+    for part, pre in ((pretrained, 'pretrained.'), (scratch, 'scratch.')):
+        if not part:
+            raise CheckpointConversionError(
+                f'No keys starting with "{pre}" found: not a MiDaS DPT '
+                'BEiT state dict.')
+    out, bad = _map_beit_pretrained(pretrained, backbone_prefix,
+                                    neck_prefix + 'reassemble.')
+    unknown += ['pretrained.' + k for k in bad]
+    neck, bad = _map_scratch(scratch, neck_prefix)
+    unknown += ['scratch.' + k for k in bad]
+    out.update(neck)
+    return out, unknown
+
+
+def convert_midas_beit_keys(state_dict: Mapping[str, torch.Tensor],
+                            backbone_prefix: str = 'backbone.model.',
+                            neck_prefix: str = 'neck.') -> StateDict:
+    """Convert a MiDaS v3.1 DPT-BEiT state dict to mmzoe core keys.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): MiDaS ``dpt_beit_*`` state dict.
+        backbone_prefix (str): Target prefix of the timm BEiT.
+        neck_prefix (str): Target prefix of the DPT neck (the reassemble
+            stage goes to ``<neck_prefix>reassemble.``).
+
+    Returns:
+        dict[str, Tensor]: ``backbone.*`` and ``neck.*`` tensors.
+
+    Raises:
+        CheckpointConversionError: Listing every key that could not be
+            placed.
+    """
+    out, unknown = _map_midas_beit(state_dict, backbone_prefix, neck_prefix)
+    if unknown:
+        _fail('MiDaS BEiT checkpoint', unknown)
+    return out
+
+
+def convert_zoedepth_beit_keys(state_dict: Mapping[str, torch.Tensor],
+                               core_prefix: str = 'core.core.') -> StateDict:
+    """Convert a ZoeDepth state dict on a BEiT core (ZoeD_M12_N layout).
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Bare ZoeDepth state dict.
+        core_prefix (str): Prefix of the MiDaS model inside ZoeDepth.
+
+    Returns:
+        dict[str, Tensor]: ``backbone.*``, ``neck.*`` (with
+        ``neck.reassemble.*``) and ``decode_head.*``.
+
+    Raises:
+        CheckpointConversionError: Listing every key that could not be
+            placed.
+    """
+    core: StateDict = OrderedDict()
+    head: StateDict = OrderedDict()
+    for key, value in state_dict.items():
+        if key.startswith(core_prefix):
+            core[key[len(core_prefix):]] = value
+        else:
+            head[key] = value
+    if not core:
+        raise CheckpointConversionError(
+            f'No "{core_prefix}*" keys: not a ZoeDepth checkpoint.')
+    out, bad = _map_midas_beit(core, 'backbone.model.', 'neck.')
+    unknown = [core_prefix + k for k in bad]
+    head_out, bad = _map_head(head, 'decode_head.')
+    unknown += bad
+    out.update(head_out)
+    if unknown:
+        _fail('ZoeDepth (BEiT core) checkpoint', unknown)
+    return out
+
+
+def convert_zoedepth_any_keys(state_dict: Mapping[str, torch.Tensor],
+                              core_prefix: str = 'core.core.') -> StateDict:
+    """:func:`convert_zoedepth_beit_keys` for BEiT cores, else
+    :func:`convert_zoedepth_keys` (SwinV2 cores)."""
+    if is_beit_midas_state_dict(state_dict, core_prefix):
+        return convert_zoedepth_beit_keys(state_dict, core_prefix)
+    return convert_zoedepth_keys(state_dict, core_prefix)
+
+
+def convert_midas_any_keys(state_dict: Mapping[str, torch.Tensor]
+                           ) -> StateDict:
+    """:func:`convert_midas_beit_keys` for BEiT cores, else
+    :func:`convert_midas_keys` (SwinV2 cores)."""
+    if is_beit_midas_state_dict(state_dict):
+        return convert_midas_beit_keys(state_dict)
+    return convert_midas_keys(state_dict)
