@@ -46,6 +46,8 @@ class ZoeBEiT(BaseModule):
             order of operations of MiDaS). Defaults to ``'sdpa'``.
         with_cp (bool): Activation checkpointing of every block while
             training. Defaults to False.
+        norm_eps (float, optional): Epsilon of every LayerNorm. Defaults to
+            None (timm's 1e-6, as MiDaS; transformers' BEiT uses 1e-12).
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
         **timm_kwargs: Passed to ``timm.create_model`` (``img_size``: the
             size the bias table is made for; ``embed_dim``, ``depth``,
@@ -59,6 +61,7 @@ class ZoeBEiT(BaseModule):
                  drop_path_rate: float = 0.0,
                  attn_impl: str = 'sdpa',
                  with_cp: bool = False,
+                 norm_eps: Optional[float] = None,
                  init_cfg: Optional[dict] = None,
                  **timm_kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -96,6 +99,10 @@ class ZoeBEiT(BaseModule):
         for block in model.blocks:
             block.attn = ZoeBEiTAttention.from_timm(
                 block.attn, fused=attn_impl == 'sdpa')
+        if norm_eps is not None:
+            for module in model.modules():
+                if isinstance(module, nn.LayerNorm):
+                    module.eps = float(norm_eps)
         self.model = model
         self.attn_impl = attn_impl
         self.patch_size: Tuple[int, int] = tuple(

@@ -575,3 +575,285 @@ def convert_midas_any_keys(state_dict: Mapping[str, torch.Tensor]
     if is_beit_midas_state_dict(state_dict):
         return convert_midas_beit_keys(state_dict)
     return convert_midas_keys(state_dict)
+
+
+# ---------------------------------------------------------------------------
+# Hugging Face transformers ``ZoeDepthForDepthEstimation`` (BEiT backbone) ->
+# mmzoe. Reads both the transformers 4.x names (the files published on the
+# hub: ``backbone.encoder.layer.N.attention.attention.query``, ...) and the
+# 5.x names (``backbone.beit.layers.N.attention.q_proj``, ...). The separate
+# query / key / value projections are stacked into timm's ``qkv`` (BEiT's key
+# has no bias); the log-binomial buffers (not stored by transformers) are
+# rebuilt from the number of bins.
+# ---------------------------------------------------------------------------
+_HF_BLOCK_RE = re.compile(
+    r'^backbone\.(?:beit\.)?(?:encoder\.layer|encoder\.layers|layers)'
+    r'\.(\d+)\.(.+)$')
+_HF_EMBED = {
+    'cls_token': 'cls_token',
+    'patch_embeddings.projection.weight': 'patch_embed.proj.weight',
+    'patch_embeddings.projection.bias': 'patch_embed.proj.bias',
+}
+_HF_EMBED_RE = re.compile(r'^backbone\.(?:beit\.)?embeddings\.(.+)$')
+# block sub-key -> timm name (None: q / k / v parts, stacked afterwards)
+_HF_BLOCK_NAMES = {
+    'lambda_1': 'gamma_1',
+    'lambda_2': 'gamma_2',
+    'layernorm_before.weight': 'norm1.weight',
+    'layernorm_before.bias': 'norm1.bias',
+    'layernorm_after.weight': 'norm2.weight',
+    'layernorm_after.bias': 'norm2.bias',
+    'intermediate.dense.weight': 'mlp.fc1.weight',
+    'intermediate.dense.bias': 'mlp.fc1.bias',
+    'output.dense.weight': 'mlp.fc2.weight',
+    'output.dense.bias': 'mlp.fc2.bias',
+    'mlp.fc1.weight': 'mlp.fc1.weight',
+    'mlp.fc1.bias': 'mlp.fc1.bias',
+    'mlp.fc2.weight': 'mlp.fc2.weight',
+    'mlp.fc2.bias': 'mlp.fc2.bias',
+    'attention.output.dense.weight': 'attn.proj.weight',
+    'attention.output.dense.bias': 'attn.proj.bias',
+    'attention.o_proj.weight': 'attn.proj.weight',
+    'attention.o_proj.bias': 'attn.proj.bias',
+    'attention.attention.relative_position_bias.relative_position_bias_table':
+    'attn.relative_position_bias_table',
+    'relative_position_bias.relative_position_bias_table':
+    'attn.relative_position_bias_table',
+    'attention.attention.query.weight': 'q.weight',
+    'attention.attention.query.bias': 'attn.q_bias',
+    'attention.attention.key.weight': 'k.weight',
+    'attention.attention.value.weight': 'v.weight',
+    'attention.attention.value.bias': 'attn.v_bias',
+    'attention.q_proj.weight': 'q.weight',
+    'attention.q_proj.bias': 'attn.q_bias',
+    'attention.k_proj.weight': 'k.weight',
+    'attention.v_proj.weight': 'v.weight',
+    'attention.v_proj.bias': 'attn.v_bias',
+}
+_HF_BLOCK_DROP_RE = re.compile(r'(?:^|\.)relative_position_index$')
+_HF_NECK_RES = (
+    (re.compile(r'^neck\.reassemble_stage\.readout_projects\.(\d+)\.0\.'
+                r'(weight|bias)$'), 'neck.reassemble.readout_projects.{0}.0.{1}'),
+    (re.compile(r'^neck\.reassemble_stage\.layers\.(\d+)\.projection\.'
+                r'(weight|bias)$'), 'neck.reassemble.projects.{0}.{1}'),
+    (re.compile(r'^neck\.reassemble_stage\.layers\.(\d+)\.resize\.'
+                r'(weight|bias)$'), 'neck.reassemble.resize_layers.{0}.{1}'),
+    (re.compile(r'^relative_head\.(conv[123])\.(weight|bias)$'),
+     'neck.relative_head.{0}.{1}'),
+    (re.compile(r'^metric_head\.conv2\.(weight|bias)$'),
+     'decode_head.conv2.{0}'),
+    (re.compile(r'^metric_head\.conditional_log_binomial\.mlp\.([02])\.'
+                r'(weight|bias)$'),
+     'decode_head.conditional_log_binomial.mlp.{0}.{1}'),
+)
+_HF_CONV_RE = re.compile(r'^neck\.convs\.([0-3])\.weight$')
+_HF_FUSION_RE = re.compile(
+    r'^neck\.fusion_stage\.layers\.([0-3])\.(projection|residual_layer[12]'
+    r'\.convolution[12])\.(weight|bias)$')
+_HF_MLP_RE = re.compile(
+    r'^metric_head\.(seed_bin_regressor|seed_projector|projectors\.\d+'
+    r'|attractors\.\d+)\.conv([12])\.(weight|bias)$')
+
+
+def _hf_fusion_name(layer: str, part: str, param: str) -> str:
+    # transformers' fusion layer j is MiDaS' refinenet (4 - j)
+    if part == 'projection':
+        sub = 'out_conv'
+    else:
+        unit, conv = part.split('.')
+        sub = (f'resConfUnit{unit[-1]}.conv{conv[-1]}')
+    return f'neck.refinenet{4 - int(layer)}.{sub}.{param}'
+
+
+def convert_hf_zoedepth_keys(state_dict: Mapping[str, torch.Tensor],
+                             n_bins: Optional[int] = None) -> StateDict:
+    """Convert a transformers ``ZoeDepthForDepthEstimation`` state dict
+    (BEiT backbone, one metric head: ZoeD_N / ZoeD_K) to mmzoe keys.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The model's tensors
+            (``model.safetensors`` / ``pytorch_model.bin``).
+        n_bins (int, optional): Bins of the metric head, for the
+            log-binomial buffers. Defaults to the seed regressor's outputs.
+
+    Returns:
+        dict[str, Tensor]: ``backbone.*``, ``neck.*`` and ``decode_head.*``
+        for ``configs/_base_/models/zoedepth_beitl384.py``.
+
+    Raises:
+        CheckpointConversionError: Listing every key that could not be
+            placed (a router / several metric heads, i.e. ZoeD_NK, is named
+            as such).
+    """
+    out: StateDict = OrderedDict()
+    qkv: Dict[int, Dict[str, torch.Tensor]] = {}
+    unknown: List[str] = []
+    for key, value in state_dict.items():
+        m = _HF_BLOCK_RE.match(key)
+        if m:
+            i, sub = int(m.group(1)), m.group(2)
+            if _HF_BLOCK_DROP_RE.search(sub):
+                continue
+            name = _HF_BLOCK_NAMES.get(sub)
+            if name is None:
+                unknown.append(key)
+            elif name in ('q.weight', 'k.weight', 'v.weight'):
+                qkv.setdefault(i, {})[name[0]] = value
+            else:
+                out[f'backbone.model.blocks.{i}.{name}'] = value
+            continue
+        m = _HF_EMBED_RE.match(key)
+        if m:
+            if m.group(1) in _HF_EMBED:
+                out['backbone.model.' + _HF_EMBED[m.group(1)]] = value
+            else:
+                unknown.append(key)
+            continue
+        m = _HF_CONV_RE.match(key)
+        if m:
+            out[f'neck.layer{int(m.group(1)) + 1}_rn.weight'] = value
+            continue
+        m = _HF_FUSION_RE.match(key)
+        if m:
+            out[_hf_fusion_name(*m.groups())] = value
+            continue
+        m = _HF_MLP_RE.match(key)
+        if m:
+            idx = '0' if m.group(2) == '1' else '2'
+            out[f'decode_head.{m.group(1)}._net.{idx}.{m.group(3)}'] = value
+            continue
+        for pattern, target in _HF_NECK_RES:
+            m = pattern.match(key)
+            if m:
+                out[target.format(*m.groups())] = value
+                break
+        else:
+            if not key.endswith(('k_idx', 'k_minus_1', 'K_minus_1')):
+                unknown.append(key)
+    for i, parts in sorted(qkv.items()):
+        if set(parts) != {'q', 'k', 'v'}:
+            unknown += [f'block {i}: query/key/value incomplete '
+                        f'(has {sorted(parts)})']
+            continue
+        out[f'backbone.model.blocks.{i}.attn.qkv.weight'] = torch.cat(
+            [parts['q'], parts['k'], parts['v']], 0)
+    if unknown:
+        nk = any('patch_transformer' in k or 'seed_bin_regressors' in k
+                 or 'mlp_classifier' in k for k in unknown)
+        _fail(
+            'transformers ZoeDepth checkpoint', unknown,
+            'Several metric heads with a router (ZoeD_NK) are not supported '
+            'by this converter yet.' if nk else '')
+    if n_bins is None:
+        reg = out.get('decode_head.seed_bin_regressor._net.2.weight')
+        if reg is None:
+            _fail('transformers ZoeDepth checkpoint',
+                  ['metric_head.seed_bin_regressor.conv2.weight (missing)'])
+        n_bins = int(reg.shape[0])
+    out['decode_head.conditional_log_binomial.log_binomial_transform.k_idx'] \
+        = torch.arange(n_bins, dtype=torch.int64).view(1, -1, 1, 1)
+    out['decode_head.conditional_log_binomial.log_binomial_transform.'
+        'K_minus_1'] = torch.tensor([float(n_bins - 1)]).view(1, 1, 1, 1)
+    return out
+
+
+def hf_zoedepth_config_overrides(hf_config: Mapping) -> Dict[str, object]:
+    """mmzoe config values for a transformers ZoeDepth ``config.json``.
+
+    Args:
+        hf_config (Mapping): The parsed ``config.json``.
+
+    Returns:
+        dict: ``model`` overrides of ``configs/_base_/models/
+        zoedepth_beitl384.py`` (backbone size, hooks, reassemble and neck
+        channels, metric head settings) as nested dicts.
+
+    Raises:
+        ValueError: For configurations mmzoe does not reproduce (another
+            backbone than BEiT, several metric heads, absolute position
+            embeddings, ...), naming the field.
+    """
+    def need(cond: bool, what: str) -> None:
+        if not cond:
+            raise ValueError(f'config.json: {what} is not supported.')
+
+    bb = dict(hf_config.get('backbone_config') or {})
+    need(hf_config.get('model_type', 'zoedepth') == 'zoedepth',
+         f"model_type {hf_config.get('model_type')!r}")
+    need(bb.get('model_type') == 'beit',
+         f"backbone_config.model_type {bb.get('model_type')!r} (BEiT only)")
+    need(bool(bb.get('use_relative_position_bias', False)) and
+         not bb.get('use_absolute_position_embeddings', False) and
+         not bb.get('use_shared_relative_position_bias', False),
+         'a BEiT without per-layer relative position bias')
+    bins = hf_config.get('bin_configurations') or [
+        dict(n_bins=64, min_depth=1e-3, max_depth=10.0)
+    ]
+    need(len(bins) == 1,
+         f'{len(bins)} bin configurations (ZoeD_NK: router and several '
+         'metric heads)')
+    need(hf_config.get('readout_type', 'project') == 'project',
+         f"readout_type {hf_config.get('readout_type')!r}")
+    need(not hf_config.get('add_projection', False), 'add_projection=true')
+    need(not hf_config.get('use_batch_norm_in_fusion_residual', False),
+         'batch norm in the fusion blocks')
+    need(hf_config.get('hidden_act', 'gelu') == 'gelu' and
+         bb.get('hidden_act', 'gelu') == 'gelu', 'an activation other than '
+         'gelu')
+    need(hf_config.get('attractor_type', 'inv') == 'inv'
+         if 'attractor_type' in hf_config else True, 'attractor_type')
+    stages = bb.get('out_indices')
+    if stages is None:
+        stages = [int(s.replace('stage', '')) for s in bb['out_features']]
+    depth = int(bb.get('num_hidden_layers', 24))
+    hidden = int(bb.get('hidden_size', 1024))
+    image_size = bb.get('image_size', 384)
+    neck_sizes = [int(c) for c in hf_config.get('neck_hidden_sizes')]
+    fusion = int(hf_config.get('fusion_hidden_size', 256))
+    need(int(hf_config.get('bottleneck_features', fusion)) == fusion,
+         'bottleneck_features != fusion_hidden_size')
+    n_rel = int(hf_config.get('num_relative_features', 32))
+    b = bins[0]
+    bin_type = hf_config.get('bin_centers_type', 'softplus')
+    return dict(
+        backbone=dict(
+            type='ZoeBEiT',
+            arch='beit_large_patch16_384',
+            out_indices=[int(s) - 1 for s in stages],
+            img_size=image_size,
+            patch_size=int(bb.get('patch_size', 16)),
+            embed_dim=hidden,
+            depth=depth,
+            num_heads=int(bb.get('num_attention_heads', 16)),
+            mlp_ratio=float(bb.get('intermediate_size', 4 * hidden)) /
+            hidden,
+            init_values=float(bb.get('layer_scale_init_value', 0.1)),
+            norm_eps=float(bb.get('layer_norm_eps', 1e-12))),
+        neck=dict(
+            reassemble=dict(
+                in_channels=hidden,
+                out_channels=neck_sizes,
+                scale_factors=[
+                    float(f) for f in hf_config.get('reassemble_factors',
+                                                     [4, 2, 1, 0.5])
+                ]),
+            in_channels=neck_sizes,
+            channels=fusion,
+            relative_head=dict(feat_channels=n_rel)),
+        decode_head=dict(
+            in_channels=[fusion] * 5 + [n_rel, 1],
+            n_bins=int(b['n_bins']),
+            bin_embedding_dim=int(hf_config.get('bin_embedding_dim', 128)),
+            n_attractors=[int(a) for a in hf_config.get(
+                'num_attractors', [16, 8, 4, 1])],
+            attractor_alpha=hf_config.get('attractor_alpha', 1000),
+            attractor_gamma=hf_config.get('attractor_gamma', 2),
+            attractor_kind=hf_config.get('attractor_kind', 'mean'),
+            bin_centers_type=bin_type,
+            min_depth=float(b['min_depth']),
+            max_depth=float(b['max_depth']),
+            min_temp=float(hf_config.get('min_temp', 0.0212)),
+            max_temp=float(hf_config.get('max_temp', 50.0)),
+            loss_decode=dict(
+                min_depth=float(b['min_depth']),
+                max_depth=float(b['max_depth']))))
