@@ -22,6 +22,7 @@ from mmzoe.models.data_preprocessors import ZoeDepthDataPreProcessor
 from mmzoe.models.utils.ckpt_convert import (CheckpointConversionError,
                                              check_against_model_keys,
                                              convert_hf_zoedepth_keys,
+                                             convert_midas_any_keys,
                                              convert_zoedepth_any_keys)
 from mmzoe.registry import MODELS
 from mmzoe.utils import register_all_modules
@@ -186,9 +187,9 @@ def meta_beitl_state():
     return model.state_dict(), counts
 
 
-def _upstream_keys() -> dict:
+def _upstream_keys(name: str = 'zoe_beitl384_keys.txt') -> dict:
     out = {}
-    for line in (DATA / 'zoe_beitl384_keys.txt').read_text().splitlines():
+    for line in (DATA / name).read_text().splitlines():
         key, shape, dtype = line.split('\t')
         shape = tuple(int(s) for s in re.findall(r'\d+', shape))
         out[key] = torch.empty(shape, dtype=getattr(torch, dtype),
@@ -220,6 +221,14 @@ def test_upstream_zoed_n_keys_all_placed(meta_beitl_state):
         convert_zoedepth_any_keys(bad)
     assert 'act_postprocess5.3.weight' in str(err.value)
     assert 'mystery.weight' in str(err.value)
+
+
+def test_midas_beit_core_keys_all_placed(meta_beitl_state):
+    target, _ = meta_beitl_state
+    midas = _upstream_keys('midas_beitl384_keys.txt')
+    assert len(midas) == 487
+    core = convert_midas_any_keys(midas)
+    check_against_model_keys(core, target, prefixes=('backbone.', 'neck.'))
 
 
 def test_zoedepth_cli_converts_tiny_beit_roundtrip(tmp_path):
