@@ -9,12 +9,16 @@ Accepts ``{"model": state_dict, ...}`` or a bare state dict, with or without
 a DDP ``module.`` prefix. The output (``backbone.*``, ``neck.*``,
 ``decode_head.*``) loads with ``strict=True`` into
 ``configs/_base_/models/zoedepth_swin2b.py`` and works as ``load_from``.
+A routed ZoeD_M12_NK state dict (``patch_transformer.*``,
+``seed_bin_regressors.<domain>.*``) is recognised by its keys and converted
+for ``ZoeDepthNKHead`` (router under ``decode_head.router.``); ZoeD_M12_K
+has the single-head layout.
 """
 import argparse
 import sys
 
 from mmzoe.models.utils.ckpt_convert import (convert_checkpoint_file,
-                                             convert_zoedepth_keys)
+                                             convert_zoedepth_any_keys)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -27,7 +31,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    return convert_checkpoint_file(args.src, args.dst, convert_zoedepth_keys,
+    return convert_checkpoint_file(args.src, args.dst,
+                                   convert_zoedepth_any_keys,
                                    'zoedepth_to_mmzoe')
 
 

@@ -1,4 +1,5 @@
 from .unet_seg_head import ZoeUNetSegHead
 from .zoe_depth_head import ZoeDepthHead
+from .zoe_depth_nk_head import ZoeDepthNKHead
 
-__all__ = ['ZoeUNetSegHead', 'ZoeDepthHead']
+__all__ = ['ZoeUNetSegHead', 'ZoeDepthHead', 'ZoeDepthNKHead']
