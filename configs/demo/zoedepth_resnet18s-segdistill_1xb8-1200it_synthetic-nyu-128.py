@@ -31,7 +31,8 @@ model = dict(
         # map, no rel_depth conditioning of the metric head)
         relative_head=dict(feat_channels=8, final_bias=1.0)),
     decode_head=dict(
-        in_channels=[32, 32, 32, 32, 32, 8, 1],
+        in_channels=32,
+        out_conv_channels=8,
         n_bins=16,
         bin_embedding_dim=16,
         seed_mlp_dim=64,

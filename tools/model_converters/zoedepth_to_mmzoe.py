@@ -1,4 +1,5 @@
-"""Convert an upstream ZoeDepth (SwinV2 core) checkpoint to mmzoe.
+"""Convert an upstream ZoeDepth checkpoint (ZoeD_M12_N / _K / _NK layout,
+SwinV2 or BEiT core) to mmzoe.
 
 Usage::
 
@@ -23,7 +24,8 @@ from mmzoe.models.utils.ckpt_convert import (convert_checkpoint_file,
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Convert ZoeDepth (SwinV2 core) weights to mmzoe keys.')
+        description="Convert ZoeDepth (N/K/NK, SwinV2 or BEiT core) weights "
+        "to mmzoe keys.")
     parser.add_argument('src', help='ZoeDepth checkpoint (.pt)')
     parser.add_argument('dst', help='output file (.pth)')
     return parser.parse_args(argv)

@@ -8,8 +8,8 @@ model = dict(
     decode_head=dict(
         _delete_=True,
         type='ZoeDepthNKHead',
-        in_channels=[256, 256, 256, 256, 256, 32, 1],
-        in_index=[0, 1, 2, 3, 4, 5, 6],
+        in_channels=256,
+        out_conv_channels=32,
         # logit order of the router: 0 = nyu, 1 = kitti (upstream)
         domains=[
             dict(name='nyu', n_bins=64, min_depth=1e-3, max_depth=10.0),

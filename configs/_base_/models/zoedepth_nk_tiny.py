@@ -6,8 +6,8 @@ model = dict(
     decode_head=dict(
         _delete_=True,
         type='ZoeDepthNKHead',
-        in_channels=[32, 32, 32, 32, 32, 8, 1],
-        in_index=[0, 1, 2, 3, 4, 5, 6],
+        in_channels=32,
+        out_conv_channels=8,
         domains=[
             dict(name='nyu', n_bins=16, min_depth=1e-3, max_depth=10.0),
             dict(name='kitti', n_bins=12, min_depth=1e-3, max_depth=80.0),

@@ -1,6 +1,5 @@
 """ZoeDepth-NK head: shared bin embeddings, one metric head per domain and a
 router that picks the head of each image (ZoeD_M12_NK)."""
-import warnings
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -13,9 +12,9 @@ from torch import Tensor
 from mmzoe.registry import MODELS
 from ..layers import ConditionalLogBinomial, Projector
 from ..layers.patch_transformer import ZoePatchTransformerRouter
-from .zoe_depth_head import _VARIANTS, _qualify_loss_cfg
-
-_NUM_INPUTS = 7  # l4_rn, r4, r3, r2, r1, out_conv, rel_depth
+from ..utils.core_output import ZoeCoreOutput
+from .loss_build import qualify_loss_cfgs, quiet_base_head_init
+from .zoe_depth_head import _VARIANTS
 _DEFAULT_DOMAINS = (
     dict(name='nyu', n_bins=64, min_depth=1e-3, max_depth=10.0),
     dict(name='kitti', n_bins=64, min_depth=1e-3, max_depth=80.0),
@@ -31,7 +30,9 @@ def _upsample_to(x: Tensor, size: Sequence[int]) -> Tensor:
 class ZoeDepthNKHead(BaseDecodeHead):
     """Metric bins head with one bin/attractor/log-binomial set per domain.
 
-    Shared by all domains: ``conv2`` on the bottleneck, the router
+    Reads the core's :class:`~mmzoe.models.utils.ZoeCoreOutput` by name
+    (``bottleneck``, ``decoder``, ``out_conv``; the relative depth is not
+    used). Shared by all domains: ``conv2`` on the bottleneck, the router
     (:class:`ZoePatchTransformerRouter`, ``router.patch_transformer`` and
     ``router.mlp_classifier``), ``seed_projector`` and ``projectors``.
     Per domain (``ModuleDict`` keyed by the domain name):
@@ -49,11 +50,10 @@ class ZoeDepthNKHead(BaseDecodeHead):
     reproduces it.
 
     Args:
-        in_channels (Sequence[int]): Channels of the 7 neck outputs (as
-            :class:`ZoeDepthHead`; the relative depth is not used).
-            Defaults to (256, 256, 256, 256, 256, 32, 1).
-        in_index (Sequence[int]): Their indices in the neck output.
-            Defaults to (0, 1, 2, 3, 4, 5, 6).
+        in_channels (int): Bottleneck width. Defaults to 256.
+        decoder_channels (Sequence[int], optional): Widths of r4..r1.
+            Defaults to ``in_channels`` for all four.
+        out_conv_channels (int): Width of ``out_conv``. Defaults to 32.
         domains (Sequence[dict]): One dict per metric head with ``name``,
             ``n_bins``, ``min_depth``, ``max_depth``; the order is the
             router's logit order. Defaults to NYU (64 bins, 10 m) then KITTI
@@ -96,8 +96,9 @@ class ZoeDepthNKHead(BaseDecodeHead):
     """
 
     def __init__(self,
-                 in_channels: Sequence[int] = (256, 256, 256, 256, 256, 32, 1),
-                 in_index: Sequence[int] = (0, 1, 2, 3, 4, 5, 6),
+                 in_channels: int = 256,
+                 decoder_channels: Optional[Sequence[int]] = None,
+                 out_conv_channels: int = 32,
                  domains: Sequence[dict] = _DEFAULT_DOMAINS,
                  bin_embedding_dim: int = 128,
                  n_attractors: Sequence[int] = (16, 16, 16, 16),
@@ -121,13 +122,17 @@ class ZoeDepthNKHead(BaseDecodeHead):
                      type='ZoeSILogLoss', min_depth=1e-3, max_depth=80.0),
                  align_corners: bool = True,
                  init_cfg: Optional[ConfigType] = None) -> None:
-        in_channels = list(in_channels)
-        in_index = list(in_index)
-        if len(in_channels) != _NUM_INPUTS or len(in_index) != _NUM_INPUTS:
-            raise ValueError(
-                'ZoeDepthNKHead needs 7 inputs (l4_rn, r4, r3, r2, r1, '
-                f'out_conv, rel_depth); got in_channels={in_channels}, '
-                f'in_index={in_index}')
+        if not isinstance(in_channels, int):
+            raise TypeError(
+                'ZoeDepthNKHead: in_channels is the bottleneck width (an '
+                'int; set decoder_channels / out_conv_channels for the '
+                f'others), got {in_channels!r}')
+        decoder_channels = [in_channels] * 4 if decoder_channels is None \
+            else [int(c) for c in decoder_channels]
+        if len(decoder_channels) != 4:
+            raise ValueError('ZoeDepthNKHead: decoder_channels needs the '
+                             f'widths of r4, r3, r2, r1, got '
+                             f'{decoder_channels}')
         if len(n_attractors) != 4:
             raise ValueError('ZoeDepthNKHead: n_attractors needs 4 entries, '
                              f'got {list(n_attractors)}')
@@ -152,22 +157,14 @@ class ZoeDepthNKHead(BaseDecodeHead):
             if missing:
                 raise ValueError(f'ZoeDepthNKHead: domain {d["name"]!r} '
                                  f'lacks {sorted(missing)}')
-        if isinstance(loss_decode, dict):
-            loss_decode = _qualify_loss_cfg(loss_decode)
-        else:
-            loss_decode = [_qualify_loss_cfg(c) for c in loss_decode]
-        with warnings.catch_warnings():
-            warnings.filterwarnings('ignore', message='threshold is not')
-            warnings.filterwarnings('ignore', message='``build_loss``')
+        with quiet_base_head_init():
             super().__init__(
                 in_channels,
                 bin_embedding_dim,
                 num_classes=1,
                 out_channels=1,
                 dropout_ratio=0.0,
-                in_index=in_index,
-                input_transform='multiple_select',
-                loss_decode=loss_decode,
+                loss_decode=qualify_loss_cfgs(loss_decode),
                 align_corners=align_corners,
                 init_cfg=init_cfg)
         del self.conv_seg
@@ -186,7 +183,9 @@ class ZoeDepthNKHead(BaseDecodeHead):
         seed_cls, attractor_cls, self._normalise_seed = _VARIANTS[
             bin_centers_type]
 
-        btlnck = in_channels[0]
+        self.decoder_channels = decoder_channels
+        self.out_conv_channels = int(out_conv_channels)
+        btlnck = in_channels
         self.conv2 = nn.Conv2d(btlnck, btlnck, 1, 1, 0)
         self.router = ZoePatchTransformerRouter(
             btlnck, num_domains=len(domains), **(router or {}))
@@ -194,7 +193,7 @@ class ZoeDepthNKHead(BaseDecodeHead):
             btlnck, bin_embedding_dim, mlp_dim=projector_mlp_dim)
         self.projectors = nn.ModuleList([
             Projector(c, bin_embedding_dim, mlp_dim=projector_mlp_dim)
-            for c in in_channels[1:5]
+            for c in decoder_channels
         ])
         self.seed_bin_regressors = nn.ModuleDict({
             d['name']: seed_cls(
@@ -217,19 +216,24 @@ class ZoeDepthNKHead(BaseDecodeHead):
         })
         self.conditional_log_binomial = nn.ModuleDict({
             d['name']: ConditionalLogBinomial(
-                in_channels[5], bin_embedding_dim, n_classes=d['n_bins'],
+                self.out_conv_channels, bin_embedding_dim,
+                n_classes=d['n_bins'],
                 bottleneck_factor=clb_bottleneck_factor, min_temp=min_temp,
                 max_temp=max_temp)
             for d in domains
         })
 
     # ------------------------------------------------------------ features
-    def _features(self, inputs: Sequence[Tensor]) -> Dict[str, Tensor]:
-        """The neck outputs this head reads, by name (the one place that
-        knows the neck's output layout)."""
-        l4_rn, r4, r3, r2, r1, out_conv, _ = self._transform_inputs(inputs)
-        return dict(bottleneck=l4_rn, decoder=(r4, r3, r2, r1),
-                    out_conv=out_conv)
+    @staticmethod
+    def _features(inputs: ZoeCoreOutput) -> Dict[str, Tensor]:
+        """The core outputs this head reads, by name (the one place that
+        knows the core's output contract)."""
+        if not isinstance(inputs, ZoeCoreOutput):
+            raise TypeError('ZoeDepthNKHead reads a ZoeCoreOutput (the '
+                            'output of ZoeDPTNeck), got '
+                            f'{type(inputs).__name__}')
+        return dict(bottleneck=inputs.bottleneck, decoder=inputs.decoder,
+                    out_conv=inputs.out_conv)
 
     def domain_index(self, names: Sequence[str]) -> Tensor:
         """Indices of domain names (raises on an unknown name)."""
@@ -265,14 +269,14 @@ class ZoeDepthNKHead(BaseDecodeHead):
         return dict(metric_depth=depth, bin_centers=centers)
 
     def forward(self,
-                inputs: Sequence[Tensor],
+                inputs: ZoeCoreOutput,
                 domains: Optional[Tensor] = None,
                 return_extras: bool = False
                 ) -> Union[Tensor, Dict[str, Tensor]]:
         """Route and predict metric depth at the ``out_conv`` resolution.
 
         Args:
-            inputs (Sequence[Tensor]): Neck outputs.
+            inputs (ZoeCoreOutput): The core's output.
             domains (Tensor, optional): (B,) domain indices forcing the head
                 of each image; None lets the router pick. The router's
                 logits are computed either way.
@@ -322,7 +326,7 @@ class ZoeDepthNKHead(BaseDecodeHead):
         return dict(metric_depth=depth, domain_logits=logits,
                     domain=domains, bin_centers=centers)
 
-    def predict(self, inputs: Sequence[Tensor], batch_img_metas: List[dict],
+    def predict(self, inputs: ZoeCoreOutput, batch_img_metas: List[dict],
                 test_cfg: ConfigType) -> Tensor:
         """Depth at the network resolution (the estimator resizes)."""
         return self.forward(inputs)
@@ -345,7 +349,7 @@ class ZoeDepthNKHead(BaseDecodeHead):
             names.append(name)
         return self.domain_index(names)
 
-    def loss(self, inputs: Sequence[Tensor], batch_data_samples: SampleList,
+    def loss(self, inputs: ZoeCoreOutput, batch_data_samples: SampleList,
              train_cfg: ConfigType) -> Dict[str, Tensor]:
         """Depth loss on the routed heads plus the router's cross-entropy.
 
@@ -354,7 +358,7 @@ class ZoeDepthNKHead(BaseDecodeHead):
         ``domain_loss_weight * CE(domain_logits, gt domain)``.
 
         Args:
-            inputs (Sequence[Tensor]): Neck outputs.
+            inputs (ZoeCoreOutput): The core's output.
             batch_data_samples (list[SegDataSample]): Samples with
                 ``gt_depth_map`` and ``domain`` metainfo.
             train_cfg (dict): Unused.

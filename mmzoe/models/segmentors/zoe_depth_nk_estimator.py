@@ -41,7 +41,7 @@ class ZoeDepthNKEstimator(ZoeDepthEstimator):
                    domain_logits=head['domain_logits'],
                    domain=head['domain'])
         if with_rel:
-            out['rel_depth'] = x[6]
+            out['rel_depth'] = x.rel_depth
         if with_aux:
             out['seg_logits'] = self.auxiliary_head(x)
         return out
