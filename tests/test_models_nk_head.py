@@ -72,7 +72,7 @@ def test_per_image_routing_equals_single_images(model):
     with torch.no_grad():
         both = head(feats, domains=torch.tensor([0, 1]), return_extras=True)
         for i, d in enumerate((0, 1)):
-            one = head([f[i:i + 1] for f in feats],
+            one = head(feats.apply(lambda t, i=i: t[i:i + 1]),
                        domains=torch.tensor([d]))
             torch.testing.assert_close(both['metric_depth'][i:i + 1], one,
                                        rtol=1e-5, atol=1e-6)
