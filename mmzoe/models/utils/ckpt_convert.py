@@ -561,8 +561,11 @@ def convert_zoedepth_beit_keys(state_dict: Mapping[str, torch.Tensor],
 
 def convert_zoedepth_any_keys(state_dict: Mapping[str, torch.Tensor],
                               core_prefix: str = 'core.core.') -> StateDict:
-    """:func:`convert_zoedepth_beit_keys` for BEiT cores, else
+    """:func:`convert_zoedepth_nk_keys` for routed ZoeD_M12_NK state dicts,
+    else :func:`convert_zoedepth_beit_keys` for BEiT cores, else
     :func:`convert_zoedepth_keys` (SwinV2 cores)."""
+    if is_zoedepth_nk_state_dict(state_dict):  # ZoeD_M12_NK (routed)
+        return convert_zoedepth_nk_keys(state_dict, core_prefix)
     if is_beit_midas_state_dict(state_dict, core_prefix):
         return convert_zoedepth_beit_keys(state_dict, core_prefix)
     return convert_zoedepth_keys(state_dict, core_prefix)
@@ -871,3 +874,104 @@ def hf_zoedepth_config_overrides(hf_config: Mapping) -> Dict[str, object]:
             loss_decode=dict(
                 min_depth=float(b['min_depth']),
                 max_depth=float(b['max_depth']))))
+
+
+# ---------------------------------------------------------------------------
+# ZoeD_M12_K / ZoeD_M12_NK (KITTI model and the routed NYU+KITTI model).
+#
+# ZoeD_M12_K has the key layout of ZoeD_M12_N (only the bin type and the
+# depth range differ), so ``convert_zoedepth_keys`` converts it. ZoeD_M12_NK
+# shares ``conv2``, ``seed_projector`` and ``projectors`` between its heads
+# and keeps one ``seed_bin_regressors.<domain>``, ``attractors.<domain>`` and
+# ``conditional_log_binomial.<domain>`` per domain; its router
+# (``patch_transformer.*``, ``mlp_classifier.*``) moves under
+# ``decode_head.router.``. Everything else keeps its name under
+# ``decode_head.`` (``ZoeDepthNKHead``).
+# ---------------------------------------------------------------------------
+_NK_DOMAIN = r'[A-Za-z_][A-Za-z0-9_]*'
+_ZOE_NK_HEAD_RE = re.compile(
+    '^(?:' + '|'.join((
+        r'conv2\.(weight|bias)',
+        r'seed_projector\._net\.[02]\.(weight|bias)',
+        r'projectors\.\d+\._net\.[02]\.(weight|bias)',
+        rf'seed_bin_regressors\.{_NK_DOMAIN}\._net\.[02]\.(weight|bias)',
+        rf'attractors\.{_NK_DOMAIN}\.\d+\._net\.[02]\.(weight|bias)',
+        rf'conditional_log_binomial\.{_NK_DOMAIN}\.mlp\.[02]\.'
+        r'(weight|bias)',
+        rf'conditional_log_binomial\.{_NK_DOMAIN}\.log_binomial_transform'
+        r'\.(k_idx|K_minus_1)',
+    )) + ')$')
+_ZOE_NK_ROUTER_RE = re.compile(
+    r'^(?:patch_transformer\.(?:embedding_convPxP\.(?:weight|bias)'
+    r'|transformer_encoder\.layers\.\d+\.(?:self_attn\.(?:in_proj_weight'
+    r'|in_proj_bias|out_proj\.weight|out_proj\.bias)'
+    r'|linear[12]\.(?:weight|bias)|norm[12]\.(?:weight|bias)))'
+    r'|mlp_classifier\.[02]\.(?:weight|bias))$')
+_ZOE_NK_MARKERS = ('seed_bin_regressors.', 'patch_transformer.',
+                   'mlp_classifier.')
+
+
+def is_zoedepth_nk_state_dict(state_dict: Mapping[str, torch.Tensor]) -> bool:
+    """Whether a bare ZoeDepth state dict is the routed NK model."""
+    return any(k.startswith(_ZOE_NK_MARKERS) for k in state_dict)
+
+
+def _map_nk_head(state_dict: Mapping[str, torch.Tensor],
+                 prefix: str) -> Tuple[StateDict, List[str]]:
+    out: StateDict = OrderedDict()
+    unknown: List[str] = []
+    for key, value in state_dict.items():
+        if _ZOE_NK_ROUTER_RE.match(key):
+            out[f'{prefix}router.{key}'] = value
+        elif _ZOE_NK_HEAD_RE.match(key):
+            out[prefix + key] = value
+        else:
+            unknown.append(key)
+    return out, unknown
+
+
+def convert_zoedepth_nk_keys(state_dict: Mapping[str, torch.Tensor],
+                             core_prefix: str = 'core.core.',
+                             map_core=None) -> StateDict:
+    """Convert a ZoeDepth-NK (ZoeD_M12_NK layout) state dict to mmzoe.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Bare ZoeDepth-NK state dict.
+        core_prefix (str): Prefix of the MiDaS model inside ZoeDepth.
+        map_core (Callable, optional): ``f(core_sd) -> (converted,
+            unknown_keys)`` for the MiDaS part (keys without
+            ``core_prefix``). Defaults to the BEiT or the SwinV2 core
+            mapping, chosen by the keys (as :func:`convert_zoedepth_any_keys`).
+
+    Returns:
+        dict[str, Tensor]: ``backbone.*``, ``neck.*`` and ``decode_head.*``
+        (router under ``decode_head.router.``).
+
+    Raises:
+        CheckpointConversionError: Listing every key that could not be
+            placed.
+    """
+    core: StateDict = OrderedDict()
+    head: StateDict = OrderedDict()
+    for key, value in state_dict.items():
+        if key.startswith(core_prefix):
+            core[key[len(core_prefix):]] = value
+        else:
+            head[key] = value
+    if not core:
+        raise CheckpointConversionError(
+            f'No "{core_prefix}*" keys: not a ZoeDepth checkpoint.')
+    if map_core is None:
+        if is_beit_midas_state_dict(core):
+            out, bad = _map_midas_beit(core, 'backbone.model.', 'neck.')
+        else:
+            out, bad = _map_midas(core, 'backbone.model.', 'neck.')
+    else:
+        out, bad = map_core(core)
+    unknown = [core_prefix + k for k in bad]
+    head_out, bad = _map_nk_head(head, 'decode_head.')
+    unknown += bad
+    out.update(head_out)
+    if unknown:
+        _fail('ZoeDepth-NK checkpoint', unknown)
+    return out
