@@ -304,6 +304,36 @@ def test_hf_folder_converts_and_matches_transformers(tmp_path):
     assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_hf_nk_folder_converts_and_matches_transformers(tmp_path):
+    pytest.importorskip('transformers')
+    from transformers import ZoeDepthForDepthEstimation
+    sys.path.insert(0, str(ROOT / 'tools' / 'analysis_tools'))
+    sys.path.insert(0, str(ROOT / 'tools' / 'model_converters'))
+    import check_hf_equivalence as check
+    import hf_zoedepth_to_mmzoe as converter
+
+    from mmzoe.apis import init_model
+    torch.manual_seed(0)
+    hf = ZoeDepthForDepthEstimation(
+        check.hf_zoe_n_config(tiny=True, nk=True)).eval()
+    check.perturb_(hf, 1)
+    hf.save_pretrained(tmp_path / 'hf')
+    ckpt = tmp_path / 'nk.pth'
+    assert converter.main([str(tmp_path / 'hf'), str(ckpt)]) == 0
+    model = init_model(str(tmp_path / 'nk_config.py'), str(ckpt))
+    assert type(model.decode_head).__name__ == 'ZoeDepthNKHead'
+    assert sum(p.numel() for p in model.parameters()) == sum(
+        p.numel() for p in hf.parameters())
+    x = (torch.rand(1, 3, 64, 96) - 0.5) / 0.5
+    with torch.no_grad():
+        out = hf(pixel_values=x)
+        ours = model.forward_depths(x)
+    torch.testing.assert_close(ours['domain_logits'], out.domain_logits,
+                               rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(ours['depth'][:, 0], out.predicted_depth,
+                               rtol=1e-4, atol=0)
+
+
 def test_hf_converter_names_unplaceable_keys(tmp_path, capsys):
     sd = {'backbone.beit.layers.0.attention.q_proj.weight': torch.zeros(2, 2),
           'backbone.beit.layers.0.attention.k_proj.weight': torch.zeros(2, 2),
@@ -316,6 +346,12 @@ def test_hf_converter_names_unplaceable_keys(tmp_path, capsys):
     msg = str(err.value)
     assert 'patch_transformer.embedding_convPxP' in msg
     assert 'metric_head.mystery.weight' in msg and 'ZoeD_NK' in msg
+    # the NK mapping names what it cannot place as well
+    from mmzoe.models.utils.ckpt_convert import convert_hf_zoedepth_nk_keys
+    with pytest.raises(CheckpointConversionError) as err:
+        convert_hf_zoedepth_nk_keys(
+            {'metric_head.mlp_classifier.linear3.weight': torch.zeros(1)})
+    assert 'metric_head.mlp_classifier.linear3.weight' in str(err.value)
     sys.path.insert(0, str(ROOT / 'tools' / 'model_converters'))
     import hf_zoedepth_to_mmzoe as converter
     assert converter.main([str(tmp_path), str(tmp_path / 'x.pth')]) == 2

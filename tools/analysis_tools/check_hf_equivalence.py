@@ -39,6 +39,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--tiny', action='store_true',
                         help='4-block, 32-wide BEiT (seconds)')
+    parser.add_argument('--model', default='n', choices=['n', 'nk'],
+                        help="ZoeD_N or ZoeD_NK (router with 4 layers)")
     parser.add_argument('--threads', type=int, default=0)
     parser.add_argument('--keep', default=None,
                         help='keep the transformers folder and the '
@@ -46,9 +48,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def hf_zoe_n_config(tiny: bool = False):
-    """transformers' ZoeD_N configuration (or a tiny one of the same kind)."""
+_NK_BINS = [
+    dict(name='nyu', n_bins=64, min_depth=1e-3, max_depth=10.0),
+    dict(name='kitti', n_bins=64, min_depth=1e-3, max_depth=80.0),
+]
+_NK_ROUTER = dict(
+    num_patch_transformer_layers=4, patch_transformer_hidden_size=128,
+    patch_transformer_intermediate_size=1024,
+    patch_transformer_num_attention_heads=4)
+
+
+def hf_zoe_n_config(tiny: bool = False, nk: bool = False):
+    """transformers' ZoeD_N (``nk``: ZoeD_NK) configuration of its
+    conversion script, or a tiny one of the same kind."""
     from transformers import BeitConfig, ZoeDepthConfig
+    extra = {}
+    if nk:
+        extra = dict(_NK_ROUTER, bin_configurations=[
+            dict(b, n_bins=16 if tiny else 64) for b in _NK_BINS])
+        if tiny:
+            extra['patch_transformer_intermediate_size'] = 64
     if tiny:
         backbone = BeitConfig(
             image_size=64, num_hidden_layers=4, hidden_size=32,
@@ -59,10 +78,11 @@ def hf_zoe_n_config(tiny: bool = False):
             backbone_config=backbone, neck_hidden_sizes=[8, 16, 32, 32],
             fusion_hidden_size=16, bottleneck_features=16,
             bin_centers_type='softplus', bin_embedding_dim=16,
-            num_attractors=[4, 2, 2, 1],
-            bin_configurations=[
-                dict(name='nyu', n_bins=16, min_depth=1e-3, max_depth=10.0)
-            ])
+            num_attractors=[4, 2, 2, 1], **dict(dict(
+                bin_configurations=[
+                    dict(name='nyu', n_bins=16, min_depth=1e-3,
+                         max_depth=10.0)
+                ]), **extra))
     backbone = BeitConfig(
         image_size=384, num_hidden_layers=24, hidden_size=1024,
         intermediate_size=4096, num_attention_heads=16,
@@ -70,10 +90,10 @@ def hf_zoe_n_config(tiny: bool = False):
         out_features=['stage6', 'stage12', 'stage18', 'stage24'])
     return ZoeDepthConfig(
         backbone_config=backbone, neck_hidden_sizes=[256, 512, 1024, 1024],
-        bin_centers_type='softplus',
-        bin_configurations=[
-            dict(name='nyu', n_bins=64, min_depth=1e-3, max_depth=10.0)
-        ])
+        bin_centers_type='softplus', **dict(dict(
+            bin_configurations=[
+                dict(name='nyu', n_bins=64, min_depth=1e-3, max_depth=10.0)
+            ]), **extra))
 
 
 def perturb_(model: torch.nn.Module, seed: int) -> None:
@@ -103,7 +123,8 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    hf = ZoeDepthForDepthEstimation(hf_zoe_n_config(args.tiny)).eval()
+    nk = args.model == 'nk'
+    hf = ZoeDepthForDepthEstimation(hf_zoe_n_config(args.tiny, nk)).eval()
     perturb_(hf, args.seed)
     n_hf = sum(p.numel() for p in hf.parameters())
     tmp = tempfile.TemporaryDirectory()
@@ -118,7 +139,9 @@ def main(argv=None) -> int:
     model = init_model(config, ckpt)
     n_ours = sum(p.numel() for p in model.parameters())
     dp = model.data_preprocessor
-    min_d, max_d = model.decode_head.min_depth, model.decode_head.max_depth
+    names = [b['name'] for b in hf.config.bin_configurations]
+    ranges = {b['name']: (b['min_depth'], b['max_depth'])
+              for b in hf.config.bin_configurations}
     gen = torch.Generator().manual_seed(args.seed)
     ok = True
     for size in args.sizes.split(','):
@@ -126,13 +149,24 @@ def main(argv=None) -> int:
         img = (torch.rand(h, w, 3, generator=gen) * 255).round().to(
             torch.uint8).numpy()
         with torch.no_grad():
-            ours = inference_depth(model, img)
+            if nk:
+                ours, domain = inference_depth(model, img,
+                                               return_domain=True)
+            else:
+                ours, domain = inference_depth(model, img), names[0]
             x = torch.from_numpy(img).permute(2, 0, 1)[None]
             net_in = dp.prepare_batch(x)
-            ref = hf(pixel_values=net_in).predicted_depth[:, None]
+            out = hf(pixel_values=net_in)
+            hf_domain = names[0] if out.domain_logits is None else names[
+                int(out.domain_logits.argmax(-1))]
+            min_d, max_d = ranges[hf_domain]
             ref = F.interpolate(
-                ref, size=(h, w), mode='bilinear',
+                out.predicted_depth[:, None], size=(h, w), mode='bilinear',
                 align_corners=True).clamp(min_d, max_d)[0, 0].numpy()
+        if nk:
+            print(f'{h}x{w}: domain transformers {hf_domain}, mmzoe '
+                  f'{domain}')
+            ok &= str(domain) == hf_domain
         err = np.abs(np.asarray(ours, np.float64) - ref) / np.abs(ref)
         ok &= bool(err.max() <= args.tol)
         print(f'{h}x{w} (network {tuple(net_in.shape[-2:])}): metric depth '

@@ -16,8 +16,10 @@ that holds only what differs from ``configs/zoedepth/zoedepth_beitl384_nyu.py``
 transformers' BEiT normalises with eps 1e-12 where upstream's timm uses 1e-6.
 Use both with ``mmzoe.apis.init_model`` / ``tools/infer.py``.
 
-Single-head models (ZoeD_N, ZoeD_K layout) are supported; ZoeD_NK (several
-bin configurations and a router) stops with a message naming the keys.
+Single-head models (ZoeD_N, ZoeD_K layout) get the ZoeD_M12_N config as
+base, ZoeD_NK (two bin configurations and the router) the ZoeD_M12_NK model
+config ``configs/_base_/models/zoedepth_nk_beitl384.py``. Keys that cannot be
+placed stop the conversion with their names.
 Exit status 0 on success, 2 on bad input (one line naming the file).
 """
 import argparse
@@ -33,6 +35,8 @@ import torch
 _REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASE_CONFIG = osp.join(_REPO, 'configs', 'zoedepth',
                        'zoedepth_beitl384_nyu.py')
+NK_BASE_CONFIG = osp.join(_REPO, 'configs', '_base_', 'models',
+                          'zoedepth_nk_beitl384.py')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -118,8 +122,8 @@ def config_text(overrides: Mapping, base_config: str = BASE_CONFIG) -> str:
     delta = _diff(overrides, base)
     lines = [
         '# Written by tools/model_converters/hf_zoedepth_to_mmzoe.py: the',
-        '# ZoeD_M12_N inference config with what differs for this',
-        '# transformers ZoeDepth model.',
+        f'# config {osp.relpath(base_config, _REPO)} with what differs',
+        '# for this transformers ZoeDepth model.',
         f'_base_ = [{base_config!r}]',
     ]
     if delta:
@@ -132,12 +136,20 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from mmzoe.models.utils.ckpt_convert import (
         CheckpointConversionError, convert_hf_zoedepth_keys,
-        hf_zoedepth_config_overrides)
+        convert_hf_zoedepth_nk_keys, hf_zoedepth_config_overrides,
+        hf_zoedepth_nk_config_overrides)
     try:
         hf_config, tensors = load_hf_folder(args.src)
-        overrides = hf_zoedepth_config_overrides(hf_config)
-        state_dict = convert_hf_zoedepth_keys(
-            tensors, n_bins=overrides['decode_head']['n_bins'])
+        nk = len(hf_config.get('bin_configurations') or []) > 1
+        if nk:  # ZoeD_NK: router and one head per bin configuration
+            base_config = NK_BASE_CONFIG
+            overrides = hf_zoedepth_nk_config_overrides(hf_config)
+            state_dict = convert_hf_zoedepth_nk_keys(tensors)
+        else:
+            base_config = BASE_CONFIG
+            overrides = hf_zoedepth_config_overrides(hf_config)
+            state_dict = convert_hf_zoedepth_keys(
+                tensors, n_bins=overrides['decode_head']['n_bins'])
     except (FileNotFoundError, ValueError, KeyError, TypeError) as e:
         print(f'error: {args.src}: {e}', file=sys.stderr)
         return 2
@@ -155,10 +167,10 @@ def main(argv=None) -> int:
                 source=osp.basename(osp.normpath(args.src)),
                 converter='hf_zoedepth_to_mmzoe')), args.dst)
     with open(out_config, 'w') as f:
-        f.write(config_text(overrides))
+        f.write(config_text(overrides, base_config))
     print(f'Saved {len(state_dict)} tensors to {args.dst}')
     print(f'Config: {out_config} (base: '
-          f'{osp.relpath(BASE_CONFIG, _REPO)})')
+          f'{osp.relpath(base_config, _REPO)})')
     return 0
 
 

@@ -669,7 +669,8 @@ def _hf_fusion_name(layer: str, part: str, param: str) -> str:
 
 
 def convert_hf_zoedepth_keys(state_dict: Mapping[str, torch.Tensor],
-                             n_bins: Optional[int] = None) -> StateDict:
+                             n_bins: Optional[int] = None,
+                             core_only: bool = False) -> StateDict:
     """Convert a transformers ``ZoeDepthForDepthEstimation`` state dict
     (BEiT backbone, one metric head: ZoeD_N / ZoeD_K) to mmzoe keys.
 
@@ -678,6 +679,8 @@ def convert_hf_zoedepth_keys(state_dict: Mapping[str, torch.Tensor],
             (``model.safetensors`` / ``pytorch_model.bin``).
         n_bins (int, optional): Bins of the metric head, for the
             log-binomial buffers. Defaults to the seed regressor's outputs.
+        core_only (bool): Convert only the backbone, neck and relative head
+            (``metric_head.*`` keys are left out). Defaults to False.
 
     Returns:
         dict[str, Tensor]: ``backbone.*``, ``neck.*`` and ``decode_head.*``
@@ -692,6 +695,8 @@ def convert_hf_zoedepth_keys(state_dict: Mapping[str, torch.Tensor],
     qkv: Dict[int, Dict[str, torch.Tensor]] = {}
     unknown: List[str] = []
     for key, value in state_dict.items():
+        if core_only and key.startswith('metric_head.'):
+            continue
         m = _HF_BLOCK_RE.match(key)
         if m:
             i, sub = int(m.group(1)), m.group(2)
@@ -745,8 +750,11 @@ def convert_hf_zoedepth_keys(state_dict: Mapping[str, torch.Tensor],
                  or 'mlp_classifier' in k for k in unknown)
         _fail(
             'transformers ZoeDepth checkpoint', unknown,
-            'Several metric heads with a router (ZoeD_NK) are not supported '
-            'by this converter yet.' if nk else '')
+            'Several metric heads with a router (ZoeD_NK) are not placed '
+            'by this function (convert_hf_zoedepth_nk_keys converts them).'
+            if nk else '')
+    if core_only:
+        return out
     if n_bins is None:
         reg = out.get('decode_head.seed_bin_regressor._net.2.weight')
         if reg is None:
@@ -975,3 +983,154 @@ def convert_zoedepth_nk_keys(state_dict: Mapping[str, torch.Tensor],
     if unknown:
         _fail('ZoeDepth-NK checkpoint', unknown)
     return out
+
+
+# transformers ZoeD_NK (several bin configurations + router): the metric head
+# keys are renamed to upstream's ZoeDepth-NK names and placed by the NK head
+# mapping above; query / key / value of the router's attention are stacked
+# into nn.MultiheadAttention's in_proj as upstream stores it.
+_HF_NK_MARKERS = ('metric_head.seed_bin_regressors.',
+                  'metric_head.patch_transformer.',
+                  'metric_head.mlp_classifier.')
+_HF_NK_RENAMES = (
+    (re.compile(r'^metric_head\.((?:seed_projector|projectors\.\d+|'
+                rf'seed_bin_regressors\.{_NK_DOMAIN}|attractors\.'
+                rf'{_NK_DOMAIN}\.\d+))\.conv([12])\.(weight|bias)$'),
+     lambda m: f'{m.group(1)}._net.{"0" if m.group(2) == "1" else "2"}.'
+     f'{m.group(3)}'),
+    (re.compile(r'^metric_head\.(conv2\.(?:weight|bias)|conditional_log_'
+                rf'binomial\.{_NK_DOMAIN}\.mlp\.[02]\.(?:weight|bias)|'
+                r'patch_transformer\.embedding_convPxP\.(?:weight|bias))$'),
+     lambda m: m.group(1)),
+    (re.compile(r'^metric_head\.patch_transformer\.transformer_encoder\.'
+                r'(?:layers\.)?(\d+)\.(self_attn\.out_proj|linear[12]|'
+                r'norm[12])\.(weight|bias)$'),
+     lambda m: f'patch_transformer.transformer_encoder.layers.{m.group(1)}.'
+     f'{m.group(2)}.{m.group(3)}'),
+    (re.compile(r'^metric_head\.mlp_classifier\.linear([12])\.'
+                r'(weight|bias)$'),
+     lambda m: f'mlp_classifier.{"0" if m.group(1) == "1" else "2"}.'
+     f'{m.group(2)}'),
+)
+_HF_NK_QKV_RE = re.compile(
+    r'^metric_head\.patch_transformer\.transformer_encoder\.(?:layers\.)?'
+    r'(\d+)\.self_attn\.(query|key|value)\.(weight|bias)$')
+
+
+def is_hf_zoedepth_nk_state_dict(
+        state_dict: Mapping[str, torch.Tensor]) -> bool:
+    """Whether a transformers ZoeDepth state dict has a router (ZoeD_NK)."""
+    return any(k.startswith(_HF_NK_MARKERS) for k in state_dict)
+
+
+def convert_hf_zoedepth_nk_keys(state_dict: Mapping[str, torch.Tensor]
+                                ) -> StateDict:
+    """Convert a transformers ZoeD_NK state dict to mmzoe keys
+    (``ZoeDepthNKHead``, router under ``decode_head.router.``).
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The model's tensors.
+
+    Returns:
+        dict[str, Tensor]: ``backbone.*``, ``neck.*``, ``decode_head.*``.
+
+    Raises:
+        CheckpointConversionError: Listing every key that could not be
+            placed.
+    """
+    core = {k: v for k, v in state_dict.items()
+            if not k.startswith('metric_head.')}
+    head_hf = {k: v for k, v in state_dict.items()
+               if k.startswith('metric_head.')}
+    out = convert_hf_zoedepth_keys(core, core_only=True)
+    upstream: StateDict = OrderedDict()
+    qkv: Dict[Tuple[str, str], Dict[str, torch.Tensor]] = {}
+    unknown: List[str] = []
+    for key, value in head_hf.items():
+        m = _HF_NK_QKV_RE.match(key)
+        if m:
+            qkv.setdefault((m.group(1), m.group(3)), {})[m.group(2)] = value
+            continue
+        for pattern, rename in _HF_NK_RENAMES:
+            m = pattern.match(key)
+            if m:
+                upstream[rename(m)] = value
+                break
+        else:
+            if not key.endswith(('k_idx', 'k_minus_1', 'K_minus_1')):
+                unknown.append(key)
+    for (layer, param), parts in sorted(qkv.items()):
+        if set(parts) != {'query', 'key', 'value'}:
+            unknown.append(f'router layer {layer} {param}: query/key/value '
+                           f'incomplete (has {sorted(parts)})')
+            continue
+        name = 'in_proj_weight' if param == 'weight' else 'in_proj_bias'
+        upstream[f'patch_transformer.transformer_encoder.layers.{layer}.'
+                 f'self_attn.{name}'] = torch.cat(
+                     [parts['query'], parts['key'], parts['value']], 0)
+    head, bad = _map_nk_head(upstream, 'decode_head.')
+    unknown += bad
+    if unknown:
+        _fail('transformers ZoeDepth (NK) checkpoint', unknown)
+    out.update(head)
+    for key, value in list(head.items()):
+        m = re.match(rf'^decode_head\.seed_bin_regressors\.({_NK_DOMAIN})\.'
+                     r'_net\.2\.weight$', key)
+        if m:
+            n_bins = int(value.shape[0])
+            pre = (f'decode_head.conditional_log_binomial.{m.group(1)}.'
+                   'log_binomial_transform.')
+            out[pre + 'k_idx'] = torch.arange(
+                n_bins, dtype=torch.int64).view(1, -1, 1, 1)
+            out[pre + 'K_minus_1'] = torch.tensor(
+                [float(n_bins - 1)]).view(1, 1, 1, 1)
+    return out
+
+
+def hf_zoedepth_nk_config_overrides(hf_config: Mapping) -> Dict[str, object]:
+    """mmzoe ``model`` overrides of the ZoeD_M12_NK model config for a
+    transformers ZoeD_NK ``config.json`` (see
+    :func:`hf_zoedepth_config_overrides`; same core checks)."""
+    bins = hf_config.get('bin_configurations') or []
+    single = dict(hf_config, bin_configurations=bins[:1])
+    base = hf_zoedepth_config_overrides(single)
+    emb = int(hf_config.get('bin_embedding_dim', 128))
+    hidden = int(hf_config.get('patch_transformer_hidden_size') or 128)
+    if hidden != 128:
+        raise ValueError('config.json: patch_transformer_hidden_size '
+                         f'{hidden} is not supported (transformers builds '
+                         'its router classifier for 128 features).')
+    n_layers = int(hf_config.get('num_patch_transformer_layers') or 4)
+    if n_layers != 4:
+        raise ValueError('config.json: num_patch_transformer_layers '
+                         f'{n_layers} is not supported (transformers runs '
+                         'exactly 4 router layers).')
+    head = base['decode_head']
+    return dict(
+        backbone=base['backbone'],
+        neck=base['neck'],
+        decode_head=dict(
+            in_channels=head['in_channels'],
+            out_conv_channels=head['out_conv_channels'],
+            domains=[
+                dict(name=str(b['name']), n_bins=int(b['n_bins']),
+                     min_depth=float(b['min_depth']),
+                     max_depth=float(b['max_depth'])) for b in bins
+            ],
+            bin_embedding_dim=emb,
+            # transformers (as upstream) gives every stage 16 attractors
+            n_attractors=[16] * len(head['n_attractors']),
+            bin_centers_type=head['bin_centers_type'],
+            min_temp=head['min_temp'],
+            max_temp=head['max_temp'],
+            seed_mlp_dim=emb // 2,
+            projector_mlp_dim=emb // 2,
+            attractor_mlp_dim=emb,
+            router=dict(
+                embedding_dim=hidden,
+                hidden_dim=hidden,
+                num_heads=int(hf_config.get(
+                    'patch_transformer_num_attention_heads') or 4),
+                num_layers=n_layers,
+                feedforward_dim=int(hf_config.get(
+                    'patch_transformer_intermediate_size') or 1024))))
