@@ -169,9 +169,10 @@ def main(argv=None) -> int:
               f"{res['relative']['max_abs_over_max']:.3g} of its maximum "
               f"(pointwise rel above 1e-3 of the max: "
               f"{res['relative']['max_rel']:.3g})")
-    print(f'parameters: ours {ours_params:,}; upstream {up_float:,} of '
-          f'which {up_dropped:,} unused and dropped ({len(dropped)} '
-          f'tensors: {", ".join(dropped)})')
+    print(f'parameters: ours {ours_params:,}; upstream float tensors '
+          f'{up_float:,} of which {up_dropped:,} unused or rebuilt and '
+          f'dropped by the converter ({len(dropped)} tensors: '
+          f'{", ".join(dropped)})')
     report['ok'] = bool(ok)
     if args.json:
         if osp.dirname(args.json):
