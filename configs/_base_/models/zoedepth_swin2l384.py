@@ -2,7 +2,8 @@
 # (MiDaS: timm 0.6 swinv2_large_window12to24_192to384_22kft1k, named
 # swinv2_large_window12to24_192to384 in timm 1.x; the four stage outputs,
 # channels 192/384/768/1536). Fixed-size 384x384 input, as SwinV2-B.
-# MiDaS weights: tools/model_converters/midas_to_mmzoe.py dpt_swin2_large_384.pt
+# MiDaS weights:
+#     tools/model_converters/midas_to_mmzoe.py dpt_swin2_large_384.pt OUT
 _base_ = ['./zoedepth_swin2b.py']
 model = dict(
     backbone=dict(arch='swinv2_large_window12to24_192to384'),

@@ -636,7 +636,8 @@ _HF_BLOCK_NAMES = {
 _HF_BLOCK_DROP_RE = re.compile(r'(?:^|\.)relative_position_index$')
 _HF_NECK_RES = (
     (re.compile(r'^neck\.reassemble_stage\.readout_projects\.(\d+)\.0\.'
-                r'(weight|bias)$'), 'neck.reassemble.readout_projects.{0}.0.{1}'),
+                r'(weight|bias)$'),
+     'neck.reassemble.readout_projects.{0}.0.{1}'),
     (re.compile(r'^neck\.reassemble_stage\.layers\.(\d+)\.projection\.'
                 r'(weight|bias)$'), 'neck.reassemble.projects.{0}.{1}'),
     (re.compile(r'^neck\.reassemble_stage\.layers\.(\d+)\.resize\.'
