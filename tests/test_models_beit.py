@@ -357,3 +357,40 @@ def test_hf_converter_names_unplaceable_keys(tmp_path, capsys):
     assert converter.main([str(tmp_path), str(tmp_path / 'x.pth')]) == 2
     err_lines = capsys.readouterr().err.strip().splitlines()
     assert len(err_lines) == 1 and 'config.json' in err_lines[0]
+
+
+def test_hf_v4_names_convert_like_v5_names():
+    """The hub's files use transformers 4.x names; both layouts map alike."""
+    pytest.importorskip('transformers')
+    from transformers import ZoeDepthForDepthEstimation
+    sys.path.insert(0, str(ROOT / 'tools' / 'analysis_tools'))
+    import check_hf_equivalence as check
+    v5 = ZoeDepthForDepthEstimation(
+        check.hf_zoe_n_config(tiny=True)).state_dict()
+    to_v4 = (
+        (r'^backbone\.beit\.embeddings\.', 'backbone.embeddings.'),
+        (r'^backbone\.beit\.layers\.(\d+)\.attention\.([qkv])_proj\.',
+         lambda m: f'backbone.encoder.layer.{m.group(1)}.attention.'
+         f'attention.{dict(q="query", k="key", v="value")[m.group(2)]}.'),
+        (r'^backbone\.beit\.layers\.(\d+)\.attention\.o_proj\.',
+         r'backbone.encoder.layer.\1.attention.output.dense.'),
+        (r'^backbone\.beit\.layers\.(\d+)\.mlp\.fc1\.',
+         r'backbone.encoder.layer.\1.intermediate.dense.'),
+        (r'^backbone\.beit\.layers\.(\d+)\.mlp\.fc2\.',
+         r'backbone.encoder.layer.\1.output.dense.'),
+        (r'^backbone\.beit\.layers\.(\d+)\.relative_position_bias\.',
+         r'backbone.encoder.layer.\1.attention.attention.'
+         r'relative_position_bias.'),
+        (r'^backbone\.beit\.layers\.', 'backbone.encoder.layer.'),
+    )
+    v4 = {}
+    for key, value in v5.items():
+        for pattern, repl in to_v4:
+            new = re.sub(pattern, repl, key)
+            if new != key:
+                key = new
+                break
+        v4[key] = value
+    assert any('attention.attention.query' in k for k in v4)
+    a, b = convert_hf_zoedepth_keys(v5), convert_hf_zoedepth_keys(v4)
+    assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)
