@@ -243,8 +243,9 @@ def inference_depth(model: nn.Module,
                     image: Union[ImageInput, Sequence[ImageInput]],
                     flip: Optional[bool] = None,
                     return_relative: bool = False,
-                    batch_size: int = 4
-                    ) -> Union[DepthOutput, Tuple[DepthOutput, DepthOutput]]:
+                    batch_size: int = 4,
+                    return_domain: bool = False
+                    ) -> Union[DepthOutput, Tuple[DepthOutput, ...]]:
     """Predict metric depth (metres) for one image or a list of images.
 
     Images are RGB. The model's data preprocessor resizes them to the
@@ -264,11 +265,17 @@ def inference_depth(model: nn.Module,
             depth (unitless, >= 0, larger = nearer) at the input resolution.
             Defaults to False.
         batch_size (int): Images per forward pass. Defaults to 4.
+        return_domain (bool): Also return the domain whose metric head a
+            routed model (ZoeDepth-NK) picked for each image, e.g.
+            ``'nyu'`` or ``'kitti'`` (None for single-head models); it comes
+            last in the returned tuple. Defaults to False.
 
     Returns:
         np.ndarray | list[np.ndarray] | tuple: HxW float32 metric depth (a
         list for list input); with ``return_relative=True`` a tuple
-        ``(depth, relative_depth)`` of the same structure.
+        ``(depth, relative_depth)`` of the same structure; with
+        ``return_domain=True`` the domain name(s) are appended
+        (``(depth, domain)`` or ``(depth, relative_depth, domain)``).
 
     Raises:
         NonFiniteError: If a prediction has a NaN or infinite value (a
@@ -280,9 +287,11 @@ def inference_depth(model: nn.Module,
     is_list = isinstance(image, (list, tuple))
     images = list(image) if is_list else [image]
     if not images:
-        return ([], []) if return_relative else []
+        n_out = 1 + int(return_relative) + int(return_domain)
+        return tuple([] for _ in range(n_out)) if n_out > 1 else []
     arrays, paths = _load_inputs(images)
 
+    domains: List[Optional[str]] = [None] * len(arrays)
     depths: List[Optional[np.ndarray]] = [None] * len(arrays)
     rels: List[Optional[np.ndarray]] = [None] * len(arrays)
     was_training = model.training
@@ -305,6 +314,7 @@ def inference_depth(model: nn.Module,
                     raise _name_image(err, idx, paths) from None
                 for i, result in zip(idx, results):
                     depths[i] = _to_numpy(result.pred_depth_map)
+                    domains[i] = result.metainfo.get('pred_domain')
                     if return_relative:
                         if 'pred_rel_depth' not in result:
                             raise RuntimeError(
@@ -322,6 +332,11 @@ def inference_depth(model: nn.Module,
                 f'The model returned depth of shape {depth.shape} for '
                 f'{paths[i] or f"image {i}"} of size {array.shape[:2]}; '
                 'expected the input resolution.')
+    outputs = [depths]
     if return_relative:
-        return (depths, rels) if is_list else (depths[0], rels[0])
-    return depths if is_list else depths[0]
+        outputs.append(rels)
+    if return_domain:
+        outputs.append(domains)
+    if not is_list:
+        outputs = [o[0] for o in outputs]
+    return tuple(outputs) if len(outputs) > 1 else outputs[0]

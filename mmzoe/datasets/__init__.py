@@ -2,10 +2,11 @@ from .transforms import *  # noqa: F401,F403
 from .base_depth import ZoeBaseDepthDataset
 from .folder import ZoeDepthFolderDataset
 from .ibims1 import IBims1Dataset
+from .kitti import ZoeKITTIDataset
 from .nyu_eigen import NYUEigenDataset
 from .nyu_labeled import NYUv2LabeledDataset
 
 __all__ = [
     'ZoeBaseDepthDataset', 'ZoeDepthFolderDataset', 'IBims1Dataset',
-    'NYUEigenDataset', 'NYUv2LabeledDataset'
+    'NYUEigenDataset', 'NYUv2LabeledDataset', 'ZoeKITTIDataset'
 ]

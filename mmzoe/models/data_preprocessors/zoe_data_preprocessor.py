@@ -49,6 +49,15 @@ class ZoeDepthDataPreProcessor(BaseDataPreprocessor):
             Defaults to 0.
         seg_pad_val (int): Padding value of ``gt_sem_seg``. Defaults to 255.
         non_blocking (bool): Passed to :meth:`cast_data`.
+        keep_ratio (bool): Keep the aspect ratio, as upstream ZoeDepth's
+            ``infer`` config mode (``force_keep_ar``): both sides are scaled
+            by the factor (height's or width's) closer to 1, upstream's
+            "minimal" rule. Defaults to False (the image is squashed to
+            ``size``).
+        size_divisor (int): Each side of the resized image is rounded to a
+            multiple of this (half to even, as upstream's
+            ``ensure_multiple_of``; at least one multiple). Defaults to 1
+            (with ``keep_ratio=False`` the output is exactly ``size``).
     """
 
     def __init__(self,
@@ -60,8 +69,17 @@ class ZoeDepthDataPreProcessor(BaseDataPreprocessor):
                  align_corners: bool = True,
                  depth_pad_val: float = 0.0,
                  seg_pad_val: int = 255,
-                 non_blocking: bool = False) -> None:
+                 non_blocking: bool = False,
+                 keep_ratio: bool = False,
+                 size_divisor: int = 1) -> None:
         super().__init__(non_blocking=non_blocking)
+        if int(size_divisor) < 1:
+            raise ValueError(
+                f'size_divisor must be >= 1, got {size_divisor}.')
+        if keep_ratio and size is None:
+            raise ValueError('keep_ratio=True needs a size.')
+        self.keep_ratio = bool(keep_ratio)
+        self.size_divisor = int(size_divisor)
         if size is not None:
             if isinstance(size, int):
                 size = (size, size)
@@ -112,15 +130,42 @@ class ZoeDepthDataPreProcessor(BaseDataPreprocessor):
         imgs = imgs.float() / self.pixel_scale
         if self.bgr_to_rgb:
             imgs = imgs.flip(1)
-        if self.size is not None and (torch.jit.is_tracing() or tuple(
-                imgs.shape[-2:]) != self.size):
+        size = self.target_size(tuple(imgs.shape[-2:]))
+        if size is not None and (torch.jit.is_tracing()
+                                 or tuple(imgs.shape[-2:]) != size):
             # when traced, the resize stays in the graph for any image size
             imgs = F.interpolate(
                 imgs,
-                size=self.size,
+                size=size,
                 mode='bilinear',
                 align_corners=self.align_corners)
         return (imgs - self.mean) / self.std
+
+    def target_size(self, shape: Tuple[int, int]
+                    ) -> Optional[Tuple[int, int]]:
+        """Network input size for an image of ``shape`` (H, W).
+
+        Args:
+            shape (tuple[int, int]): Image (H, W).
+
+        Returns:
+            tuple[int, int] | None: ``size`` itself unless ``keep_ratio`` or
+            ``size_divisor`` change it; None when ``size`` is None.
+        """
+        if self.size is None:
+            return None
+        if not self.keep_ratio and self.size_divisor == 1:
+            return self.size
+        h, w = int(shape[0]), int(shape[1])
+        scale_h, scale_w = self.size[0] / h, self.size[1] / w
+        if self.keep_ratio:
+            if abs(1 - scale_w) < abs(1 - scale_h):
+                scale_h = scale_w
+            else:
+                scale_w = scale_h
+        m = self.size_divisor
+        return (max(m, int(round(scale_h * h / m)) * m),
+                max(m, int(round(scale_w * w / m)) * m))
 
     def _pad_gt(self, data_samples: List[Any]) -> None:
         """Pad GT maps of different sizes (depth: 0, labels: 255)."""

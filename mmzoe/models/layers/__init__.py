@@ -1,6 +1,9 @@
 from .dpt_fusion import ZoeFeatureFusionBlock, ZoeResidualConvUnit
 from .log_binomial import (ConditionalLogBinomial, LogBinomial,
                            log_binomial_coefficient)
+from .patch_transformer import (ZoePatchTransformerEncoder,
+                                ZoePatchTransformerRouter,
+                                sinusoidal_position_code)
 from .zoe_bins import (AttractorLayer, AttractorLayerUnnormed, Projector,
                        SeedBinRegressor, SeedBinRegressorUnnormed,
                        exp_attractor, inv_attractor)
@@ -9,5 +12,7 @@ __all__ = [
     'ZoeFeatureFusionBlock', 'ZoeResidualConvUnit', 'ConditionalLogBinomial',
     'LogBinomial', 'log_binomial_coefficient', 'AttractorLayer',
     'AttractorLayerUnnormed', 'Projector', 'SeedBinRegressor',
-    'SeedBinRegressorUnnormed', 'exp_attractor', 'inv_attractor'
+    'SeedBinRegressorUnnormed', 'exp_attractor', 'inv_attractor',
+    'ZoePatchTransformerEncoder', 'ZoePatchTransformerRouter',
+    'sinusoidal_position_code'
 ]

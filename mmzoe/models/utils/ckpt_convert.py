@@ -395,3 +395,743 @@ def convert_checkpoint_file(src: str, dst: str, convert_fn,
             meta=dict(source=osp.basename(src), converter=converter)), dst)
     print(f'Saved {len(state_dict)} tensors to {dst}')
     return 0
+
+
+# ---------------------------------------------------------------------------
+# MiDaS v3.1 BEiT cores (DPT_BEiT_L_384 / _512) and ZoeDepth on them
+# (ZoeD_M12_N layout). Upstream (timm 0.6) -> mmzoe (timm 1.x, ZoeBEiT):
+#
+# * ``pretrained.model.{cls_token, patch_embed.proj.*, blocks.N.*}`` ->
+#   ``backbone.model.*`` (same names in timm 1.x). Dropped: the persistent
+#   ``blocks.N.attn.relative_position_index`` of timm 0.6 (rebuilt from the
+#   window size), the unused classifier ``fc_norm`` / ``head`` and the final
+#   ``norm`` when present.
+# * ``pretrained.act_postprocess{i}`` (MiDaS' reassemble Sequential:
+#   0 = ProjectReadout, 3 = 1x1 conv, 4 = resampling) ->
+#   ``neck.reassemble.{readout_projects.{i-1}.0, projects.{i-1},
+#   resize_layers.{i-1}}``.
+# * ``scratch.*`` as for the SwinV2 cores.
+# ---------------------------------------------------------------------------
+_BEIT_DROP_RE = re.compile(
+    r'^(?:blocks\.\d+\.attn\.relative_position_index'
+    r'|(?:fc_)?norm\.(?:weight|bias)|head\.(?:weight|bias))$')
+_BEIT_KEEP_RE = re.compile(
+    r'^(?:cls_token|patch_embed\.proj\.(?:weight|bias)'
+    r'|blocks\.\d+\.(?:gamma_[12]|norm[12]\.(?:weight|bias)'
+    r'|attn\.(?:q_bias|v_bias|relative_position_bias_table|qkv\.weight'
+    r'|proj\.(?:weight|bias))'
+    r'|mlp\.fc[12]\.(?:weight|bias)))$')
+_DPT_POSTPROCESS_RE = re.compile(
+    r'^act_postprocess([1-4])\.(0\.project\.0|3|4)\.(weight|bias)$')
+_DPT_POSTPROCESS_NAMES = {
+    '0.project.0': 'readout_projects.{}.0',
+    '3': 'projects.{}',
+    '4': 'resize_layers.{}',
+}
+
+
+def is_beit_midas_state_dict(state_dict: Mapping[str, torch.Tensor],
+                             core_prefix: str = '') -> bool:
+    """Whether a MiDaS (or, with ``core_prefix``, ZoeDepth) state dict has a
+    ViT/BEiT core (a DPT reassemble stage, ``pretrained.act_postprocess*``).
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Bare state dict.
+        core_prefix (str): Prefix of the MiDaS model (``'core.core.'`` in
+            ZoeDepth). Defaults to ``''``.
+
+    Returns:
+        bool: True for BEiT (ViT) cores, False otherwise (e.g. SwinV2).
+    """
+    key = core_prefix + 'pretrained.act_postprocess1.'
+    return any(k.startswith(key) for k in state_dict)
+
+
+def _map_beit_pretrained(state_dict: Mapping[str, torch.Tensor],
+                         backbone_prefix: str, reassemble_prefix: str
+                         ) -> Tuple[StateDict, List[str]]:
+    """``pretrained.*`` of a MiDaS BEiT core (prefix already removed)."""
+    out: StateDict = OrderedDict()
+    unknown: List[str] = []
+    for key, value in state_dict.items():
+        if key.startswith('model.'):
+            sub = key[len('model.'):]
+            if _BEIT_DROP_RE.match(sub):
+                continue
+            if _BEIT_KEEP_RE.match(sub):
+                out[backbone_prefix + sub] = value
+                continue
+        else:
+            m = _DPT_POSTPROCESS_RE.match(key)
+            if m:
+                name = _DPT_POSTPROCESS_NAMES[m.group(2)].format(
+                    int(m.group(1)) - 1)
+                out[f'{reassemble_prefix}{name}.{m.group(3)}'] = value
+                continue
+        unknown.append(key)
+    return out, unknown
+
+
+def _map_midas_beit(state_dict: Mapping[str, torch.Tensor],
+                    backbone_prefix: str,
+                    neck_prefix: str) -> Tuple[StateDict, List[str]]:
+    pretrained: StateDict = OrderedDict()
+    scratch: StateDict = OrderedDict()
+    unknown: List[str] = []
+    for key, value in state_dict.items():
+        if key.startswith('pretrained.'):
+            pretrained[key[len('pretrained.'):]] = value
+        elif key.startswith('scratch.'):
+            scratch[key[len('scratch.'):]] = value
+        else:
+            unknown.append(key)
+    for part, pre in ((pretrained, 'pretrained.'), (scratch, 'scratch.')):
+        if not part:
+            raise CheckpointConversionError(
+                f'No keys starting with "{pre}" found: not a MiDaS DPT '
+                'BEiT state dict.')
+    out, bad = _map_beit_pretrained(pretrained, backbone_prefix,
+                                    neck_prefix + 'reassemble.')
+    unknown += ['pretrained.' + k for k in bad]
+    neck, bad = _map_scratch(scratch, neck_prefix)
+    unknown += ['scratch.' + k for k in bad]
+    out.update(neck)
+    return out, unknown
+
+
+def convert_midas_beit_keys(state_dict: Mapping[str, torch.Tensor],
+                            backbone_prefix: str = 'backbone.model.',
+                            neck_prefix: str = 'neck.') -> StateDict:
+    """Convert a MiDaS v3.1 DPT-BEiT state dict to mmzoe core keys.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): MiDaS ``dpt_beit_*`` state dict.
+        backbone_prefix (str): Target prefix of the timm BEiT.
+        neck_prefix (str): Target prefix of the DPT neck (the reassemble
+            stage goes to ``<neck_prefix>reassemble.``).
+
+    Returns:
+        dict[str, Tensor]: ``backbone.*`` and ``neck.*`` tensors.
+
+    Raises:
+        CheckpointConversionError: Listing every key that could not be
+            placed.
+    """
+    out, unknown = _map_midas_beit(state_dict, backbone_prefix, neck_prefix)
+    if unknown:
+        _fail('MiDaS BEiT checkpoint', unknown)
+    return out
+
+
+def convert_zoedepth_beit_keys(state_dict: Mapping[str, torch.Tensor],
+                               core_prefix: str = 'core.core.') -> StateDict:
+    """Convert a ZoeDepth state dict on a BEiT core (ZoeD_M12_N layout).
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Bare ZoeDepth state dict.
+        core_prefix (str): Prefix of the MiDaS model inside ZoeDepth.
+
+    Returns:
+        dict[str, Tensor]: ``backbone.*``, ``neck.*`` (with
+        ``neck.reassemble.*``) and ``decode_head.*``.
+
+    Raises:
+        CheckpointConversionError: Listing every key that could not be
+            placed.
+    """
+    core: StateDict = OrderedDict()
+    head: StateDict = OrderedDict()
+    for key, value in state_dict.items():
+        if key.startswith(core_prefix):
+            core[key[len(core_prefix):]] = value
+        else:
+            head[key] = value
+    if not core:
+        raise CheckpointConversionError(
+            f'No "{core_prefix}*" keys: not a ZoeDepth checkpoint.')
+    out, bad = _map_midas_beit(core, 'backbone.model.', 'neck.')
+    unknown = [core_prefix + k for k in bad]
+    head_out, bad = _map_head(head, 'decode_head.')
+    unknown += bad
+    out.update(head_out)
+    if unknown:
+        _fail('ZoeDepth (BEiT core) checkpoint', unknown)
+    return out
+
+
+def convert_zoedepth_any_keys(state_dict: Mapping[str, torch.Tensor],
+                              core_prefix: str = 'core.core.') -> StateDict:
+    """:func:`convert_zoedepth_nk_keys` for routed ZoeD_M12_NK state dicts,
+    else :func:`convert_zoedepth_beit_keys` for BEiT cores, else
+    :func:`convert_zoedepth_keys` (SwinV2 cores)."""
+    if is_zoedepth_nk_state_dict(state_dict):  # ZoeD_M12_NK (routed)
+        return convert_zoedepth_nk_keys(state_dict, core_prefix)
+    if is_beit_midas_state_dict(state_dict, core_prefix):
+        return convert_zoedepth_beit_keys(state_dict, core_prefix)
+    return convert_zoedepth_keys(state_dict, core_prefix)
+
+
+def convert_midas_any_keys(state_dict: Mapping[str, torch.Tensor]
+                           ) -> StateDict:
+    """:func:`convert_midas_beit_keys` for BEiT cores, else
+    :func:`convert_midas_keys` (SwinV2 cores)."""
+    if is_beit_midas_state_dict(state_dict):
+        return convert_midas_beit_keys(state_dict)
+    return convert_midas_keys(state_dict)
+
+
+# ---------------------------------------------------------------------------
+# Hugging Face transformers ``ZoeDepthForDepthEstimation`` (BEiT backbone) ->
+# mmzoe. Reads both the transformers 4.x names (the files published on the
+# hub: ``backbone.encoder.layer.N.attention.attention.query``, ...) and the
+# 5.x names (``backbone.beit.layers.N.attention.q_proj``, ...). The separate
+# query / key / value projections are stacked into timm's ``qkv`` (BEiT's key
+# has no bias); the log-binomial buffers (not stored by transformers) are
+# rebuilt from the number of bins.
+# ---------------------------------------------------------------------------
+_HF_BLOCK_RE = re.compile(
+    r'^backbone\.(?:beit\.)?(?:encoder\.layer|encoder\.layers|layers)'
+    r'\.(\d+)\.(.+)$')
+_HF_EMBED = {
+    'cls_token': 'cls_token',
+    'patch_embeddings.projection.weight': 'patch_embed.proj.weight',
+    'patch_embeddings.projection.bias': 'patch_embed.proj.bias',
+}
+_HF_EMBED_RE = re.compile(r'^backbone\.(?:beit\.)?embeddings\.(.+)$')
+# block sub-key -> timm name (None: q / k / v parts, stacked afterwards)
+_HF_BLOCK_NAMES = {
+    'lambda_1': 'gamma_1',
+    'lambda_2': 'gamma_2',
+    'layernorm_before.weight': 'norm1.weight',
+    'layernorm_before.bias': 'norm1.bias',
+    'layernorm_after.weight': 'norm2.weight',
+    'layernorm_after.bias': 'norm2.bias',
+    'intermediate.dense.weight': 'mlp.fc1.weight',
+    'intermediate.dense.bias': 'mlp.fc1.bias',
+    'output.dense.weight': 'mlp.fc2.weight',
+    'output.dense.bias': 'mlp.fc2.bias',
+    'mlp.fc1.weight': 'mlp.fc1.weight',
+    'mlp.fc1.bias': 'mlp.fc1.bias',
+    'mlp.fc2.weight': 'mlp.fc2.weight',
+    'mlp.fc2.bias': 'mlp.fc2.bias',
+    'attention.output.dense.weight': 'attn.proj.weight',
+    'attention.output.dense.bias': 'attn.proj.bias',
+    'attention.o_proj.weight': 'attn.proj.weight',
+    'attention.o_proj.bias': 'attn.proj.bias',
+    'attention.attention.relative_position_bias.relative_position_bias_table':
+    'attn.relative_position_bias_table',
+    'relative_position_bias.relative_position_bias_table':
+    'attn.relative_position_bias_table',
+    'attention.attention.query.weight': 'q.weight',
+    'attention.attention.query.bias': 'attn.q_bias',
+    'attention.attention.key.weight': 'k.weight',
+    'attention.attention.value.weight': 'v.weight',
+    'attention.attention.value.bias': 'attn.v_bias',
+    'attention.q_proj.weight': 'q.weight',
+    'attention.q_proj.bias': 'attn.q_bias',
+    'attention.k_proj.weight': 'k.weight',
+    'attention.v_proj.weight': 'v.weight',
+    'attention.v_proj.bias': 'attn.v_bias',
+}
+_HF_BLOCK_DROP_RE = re.compile(r'(?:^|\.)relative_position_index$')
+_HF_NECK_RES = (
+    (re.compile(r'^neck\.reassemble_stage\.readout_projects\.(\d+)\.0\.'
+                r'(weight|bias)$'),
+     'neck.reassemble.readout_projects.{0}.0.{1}'),
+    (re.compile(r'^neck\.reassemble_stage\.layers\.(\d+)\.projection\.'
+                r'(weight|bias)$'), 'neck.reassemble.projects.{0}.{1}'),
+    (re.compile(r'^neck\.reassemble_stage\.layers\.(\d+)\.resize\.'
+                r'(weight|bias)$'), 'neck.reassemble.resize_layers.{0}.{1}'),
+    (re.compile(r'^relative_head\.(conv[123])\.(weight|bias)$'),
+     'neck.relative_head.{0}.{1}'),
+    (re.compile(r'^metric_head\.conv2\.(weight|bias)$'),
+     'decode_head.conv2.{0}'),
+    (re.compile(r'^metric_head\.conditional_log_binomial\.mlp\.([02])\.'
+                r'(weight|bias)$'),
+     'decode_head.conditional_log_binomial.mlp.{0}.{1}'),
+)
+_HF_CONV_RE = re.compile(r'^neck\.convs\.([0-3])\.weight$')
+_HF_FUSION_RE = re.compile(
+    r'^neck\.fusion_stage\.layers\.([0-3])\.(projection|residual_layer[12]'
+    r'\.convolution[12])\.(weight|bias)$')
+_HF_MLP_RE = re.compile(
+    r'^metric_head\.(seed_bin_regressor|seed_projector|projectors\.\d+'
+    r'|attractors\.\d+)\.conv([12])\.(weight|bias)$')
+
+
+def _hf_fusion_name(layer: str, part: str, param: str) -> str:
+    # transformers' fusion layer j is MiDaS' refinenet (4 - j)
+    if part == 'projection':
+        sub = 'out_conv'
+    else:
+        unit, conv = part.split('.')
+        sub = (f'resConfUnit{unit[-1]}.conv{conv[-1]}')
+    return f'neck.refinenet{4 - int(layer)}.{sub}.{param}'
+
+
+def convert_hf_zoedepth_keys(state_dict: Mapping[str, torch.Tensor],
+                             n_bins: Optional[int] = None,
+                             core_only: bool = False) -> StateDict:
+    """Convert a transformers ``ZoeDepthForDepthEstimation`` state dict
+    (BEiT backbone, one metric head: ZoeD_N / ZoeD_K) to mmzoe keys.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The model's tensors
+            (``model.safetensors`` / ``pytorch_model.bin``).
+        n_bins (int, optional): Bins of the metric head, for the
+            log-binomial buffers. Defaults to the seed regressor's outputs.
+        core_only (bool): Convert only the backbone, neck and relative head
+            (``metric_head.*`` keys are left out). Defaults to False.
+
+    Returns:
+        dict[str, Tensor]: ``backbone.*``, ``neck.*`` and ``decode_head.*``
+        for ``configs/_base_/models/zoedepth_beitl384.py``.
+
+    Raises:
+        CheckpointConversionError: Listing every key that could not be
+            placed (a router / several metric heads, i.e. ZoeD_NK, is named
+            as such).
+    """
+    out: StateDict = OrderedDict()
+    qkv: Dict[int, Dict[str, torch.Tensor]] = {}
+    unknown: List[str] = []
+    for key, value in state_dict.items():
+        if core_only and key.startswith('metric_head.'):
+            continue
+        m = _HF_BLOCK_RE.match(key)
+        if m:
+            i, sub = int(m.group(1)), m.group(2)
+            if _HF_BLOCK_DROP_RE.search(sub):
+                continue
+            name = _HF_BLOCK_NAMES.get(sub)
+            if name is None:
+                unknown.append(key)
+            elif name in ('q.weight', 'k.weight', 'v.weight'):
+                qkv.setdefault(i, {})[name[0]] = value
+            else:
+                out[f'backbone.model.blocks.{i}.{name}'] = value
+            continue
+        m = _HF_EMBED_RE.match(key)
+        if m:
+            if m.group(1) in _HF_EMBED:
+                out['backbone.model.' + _HF_EMBED[m.group(1)]] = value
+            else:
+                unknown.append(key)
+            continue
+        m = _HF_CONV_RE.match(key)
+        if m:
+            out[f'neck.layer{int(m.group(1)) + 1}_rn.weight'] = value
+            continue
+        m = _HF_FUSION_RE.match(key)
+        if m:
+            out[_hf_fusion_name(*m.groups())] = value
+            continue
+        m = _HF_MLP_RE.match(key)
+        if m:
+            idx = '0' if m.group(2) == '1' else '2'
+            out[f'decode_head.{m.group(1)}._net.{idx}.{m.group(3)}'] = value
+            continue
+        for pattern, target in _HF_NECK_RES:
+            m = pattern.match(key)
+            if m:
+                out[target.format(*m.groups())] = value
+                break
+        else:
+            if not key.endswith(('k_idx', 'k_minus_1', 'K_minus_1')):
+                unknown.append(key)
+    for i, parts in sorted(qkv.items()):
+        if set(parts) != {'q', 'k', 'v'}:
+            unknown += [f'block {i}: query/key/value incomplete '
+                        f'(has {sorted(parts)})']
+            continue
+        out[f'backbone.model.blocks.{i}.attn.qkv.weight'] = torch.cat(
+            [parts['q'], parts['k'], parts['v']], 0)
+    if unknown:
+        nk = any('patch_transformer' in k or 'seed_bin_regressors' in k
+                 or 'mlp_classifier' in k for k in unknown)
+        _fail(
+            'transformers ZoeDepth checkpoint', unknown,
+            'Several metric heads with a router (ZoeD_NK) are not placed '
+            'by this function (convert_hf_zoedepth_nk_keys converts them).'
+            if nk else '')
+    if core_only:
+        return out
+    if n_bins is None:
+        reg = out.get('decode_head.seed_bin_regressor._net.2.weight')
+        if reg is None:
+            _fail('transformers ZoeDepth checkpoint',
+                  ['metric_head.seed_bin_regressor.conv2.weight (missing)'])
+        n_bins = int(reg.shape[0])
+    out['decode_head.conditional_log_binomial.log_binomial_transform.k_idx'] \
+        = torch.arange(n_bins, dtype=torch.int64).view(1, -1, 1, 1)
+    out['decode_head.conditional_log_binomial.log_binomial_transform.'
+        'K_minus_1'] = torch.tensor([float(n_bins - 1)]).view(1, 1, 1, 1)
+    return out
+
+
+def hf_zoedepth_config_overrides(hf_config: Mapping) -> Dict[str, object]:
+    """mmzoe config values for a transformers ZoeDepth ``config.json``.
+
+    Args:
+        hf_config (Mapping): The parsed ``config.json``.
+
+    Returns:
+        dict: ``model`` overrides of ``configs/_base_/models/
+        zoedepth_beitl384.py`` (backbone size, hooks, reassemble and neck
+        channels, metric head settings) as nested dicts.
+
+    Raises:
+        ValueError: For configurations mmzoe does not reproduce (another
+            backbone than BEiT, several metric heads, absolute position
+            embeddings, ...), naming the field.
+    """
+    def need(cond: bool, what: str) -> None:
+        if not cond:
+            raise ValueError(f'config.json: {what} is not supported.')
+
+    bb = dict(hf_config.get('backbone_config') or {})
+    need(hf_config.get('model_type', 'zoedepth') == 'zoedepth',
+         f"model_type {hf_config.get('model_type')!r}")
+    need(bb.get('model_type') == 'beit',
+         f"backbone_config.model_type {bb.get('model_type')!r} (BEiT only)")
+    need(bool(bb.get('use_relative_position_bias', False)) and
+         not bb.get('use_absolute_position_embeddings', False) and
+         not bb.get('use_shared_relative_position_bias', False),
+         'a BEiT without per-layer relative position bias')
+    bins = hf_config.get('bin_configurations') or [
+        dict(n_bins=64, min_depth=1e-3, max_depth=10.0)
+    ]
+    need(len(bins) == 1,
+         f'{len(bins)} bin configurations (ZoeD_NK: router and several '
+         'metric heads)')
+    need(hf_config.get('readout_type', 'project') == 'project',
+         f"readout_type {hf_config.get('readout_type')!r}")
+    need(not hf_config.get('add_projection', False), 'add_projection=true')
+    need(not hf_config.get('use_batch_norm_in_fusion_residual', False),
+         'batch norm in the fusion blocks')
+    need(hf_config.get('hidden_act', 'gelu') == 'gelu' and
+         bb.get('hidden_act', 'gelu') == 'gelu', 'an activation other than '
+         'gelu')
+    need(hf_config.get('attractor_type', 'inv') == 'inv'
+         if 'attractor_type' in hf_config else True, 'attractor_type')
+    stages = bb.get('out_indices')
+    if stages is None:
+        stages = [int(s.replace('stage', '')) for s in bb['out_features']]
+    depth = int(bb.get('num_hidden_layers', 24))
+    hidden = int(bb.get('hidden_size', 1024))
+    image_size = bb.get('image_size', 384)
+    neck_sizes = [int(c) for c in hf_config.get('neck_hidden_sizes')]
+    fusion = int(hf_config.get('fusion_hidden_size', 256))
+    need(int(hf_config.get('bottleneck_features', fusion)) == fusion,
+         'bottleneck_features != fusion_hidden_size')
+    n_rel = int(hf_config.get('num_relative_features', 32))
+    b = bins[0]
+    bin_type = hf_config.get('bin_centers_type', 'softplus')
+    need(float(bb.get('layer_scale_init_value', 0.1)) > 0,
+         'a BEiT without layer scale')
+    if isinstance(image_size, (list, tuple)):
+        image_size = [int(s) for s in image_size]
+        if image_size[0] == image_size[1]:
+            image_size = image_size[0]
+    # timm arguments that differ from beit_large_patch16_384's
+    sizes = dict(
+        img_size=image_size,
+        patch_size=int(bb.get('patch_size', 16)),
+        embed_dim=hidden,
+        depth=depth,
+        num_heads=int(bb.get('num_attention_heads', 16)),
+        mlp_ratio=float(bb.get('intermediate_size', 4 * hidden)) / hidden)
+    beit_l = dict(img_size=384, patch_size=16, embed_dim=1024, depth=24,
+                  num_heads=16, mlp_ratio=4.0)
+    sizes = {k: v for k, v in sizes.items() if v != beit_l[k]}
+    return dict(
+        backbone=dict(
+            type='ZoeBEiT',
+            arch='beit_large_patch16_384',
+            out_indices=[int(s) - 1 for s in stages],
+            norm_eps=float(bb.get('layer_norm_eps', 1e-12)),
+            **sizes),
+        neck=dict(
+            reassemble=dict(
+                in_channels=hidden,
+                out_channels=neck_sizes,
+                scale_factors=[
+                    float(f) for f in hf_config.get('reassemble_factors',
+                                                     [4, 2, 1, 0.5])
+                ]),
+            in_channels=neck_sizes,
+            channels=fusion,
+            relative_head=dict(feat_channels=n_rel)),
+        decode_head=dict(
+            in_channels=fusion,
+            out_conv_channels=n_rel,
+            n_bins=int(b['n_bins']),
+            bin_embedding_dim=int(hf_config.get('bin_embedding_dim', 128)),
+            # transformers sizes the attractor MLPs by the embedding width
+            # (128 in every released model, as upstream's fixed 128)
+            attractor_mlp_dim=int(hf_config.get('bin_embedding_dim', 128)),
+            n_attractors=[int(a) for a in hf_config.get(
+                'num_attractors', [16, 8, 4, 1])],
+            attractor_alpha=hf_config.get('attractor_alpha', 1000),
+            attractor_gamma=hf_config.get('attractor_gamma', 2),
+            attractor_kind=hf_config.get('attractor_kind', 'mean'),
+            bin_centers_type=bin_type,
+            min_depth=float(b['min_depth']),
+            max_depth=float(b['max_depth']),
+            min_temp=float(hf_config.get('min_temp', 0.0212)),
+            max_temp=float(hf_config.get('max_temp', 50.0)),
+            loss_decode=dict(
+                min_depth=float(b['min_depth']),
+                max_depth=float(b['max_depth']))))
+
+
+# ---------------------------------------------------------------------------
+# ZoeD_M12_K / ZoeD_M12_NK (KITTI model and the routed NYU+KITTI model).
+#
+# ZoeD_M12_K has the key layout of ZoeD_M12_N (only the bin type and the
+# depth range differ), so ``convert_zoedepth_keys`` converts it. ZoeD_M12_NK
+# shares ``conv2``, ``seed_projector`` and ``projectors`` between its heads
+# and keeps one ``seed_bin_regressors.<domain>``, ``attractors.<domain>`` and
+# ``conditional_log_binomial.<domain>`` per domain; its router
+# (``patch_transformer.*``, ``mlp_classifier.*``) moves under
+# ``decode_head.router.``. Everything else keeps its name under
+# ``decode_head.`` (``ZoeDepthNKHead``).
+# ---------------------------------------------------------------------------
+_NK_DOMAIN = r'[A-Za-z_][A-Za-z0-9_]*'
+_ZOE_NK_HEAD_RE = re.compile(
+    '^(?:' + '|'.join((
+        r'conv2\.(weight|bias)',
+        r'seed_projector\._net\.[02]\.(weight|bias)',
+        r'projectors\.\d+\._net\.[02]\.(weight|bias)',
+        rf'seed_bin_regressors\.{_NK_DOMAIN}\._net\.[02]\.(weight|bias)',
+        rf'attractors\.{_NK_DOMAIN}\.\d+\._net\.[02]\.(weight|bias)',
+        rf'conditional_log_binomial\.{_NK_DOMAIN}\.mlp\.[02]\.'
+        r'(weight|bias)',
+        rf'conditional_log_binomial\.{_NK_DOMAIN}\.log_binomial_transform'
+        r'\.(k_idx|K_minus_1)',
+    )) + ')$')
+_ZOE_NK_ROUTER_RE = re.compile(
+    r'^(?:patch_transformer\.(?:embedding_convPxP\.(?:weight|bias)'
+    r'|transformer_encoder\.layers\.\d+\.(?:self_attn\.(?:in_proj_weight'
+    r'|in_proj_bias|out_proj\.weight|out_proj\.bias)'
+    r'|linear[12]\.(?:weight|bias)|norm[12]\.(?:weight|bias)))'
+    r'|mlp_classifier\.[02]\.(?:weight|bias))$')
+_ZOE_NK_MARKERS = ('seed_bin_regressors.', 'patch_transformer.',
+                   'mlp_classifier.')
+
+
+def is_zoedepth_nk_state_dict(state_dict: Mapping[str, torch.Tensor]) -> bool:
+    """Whether a bare ZoeDepth state dict is the routed NK model."""
+    return any(k.startswith(_ZOE_NK_MARKERS) for k in state_dict)
+
+
+def _map_nk_head(state_dict: Mapping[str, torch.Tensor],
+                 prefix: str) -> Tuple[StateDict, List[str]]:
+    out: StateDict = OrderedDict()
+    unknown: List[str] = []
+    for key, value in state_dict.items():
+        if _ZOE_NK_ROUTER_RE.match(key):
+            out[f'{prefix}router.{key}'] = value
+        elif _ZOE_NK_HEAD_RE.match(key):
+            out[prefix + key] = value
+        else:
+            unknown.append(key)
+    return out, unknown
+
+
+def convert_zoedepth_nk_keys(state_dict: Mapping[str, torch.Tensor],
+                             core_prefix: str = 'core.core.',
+                             map_core=None) -> StateDict:
+    """Convert a ZoeDepth-NK (ZoeD_M12_NK layout) state dict to mmzoe.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Bare ZoeDepth-NK state dict.
+        core_prefix (str): Prefix of the MiDaS model inside ZoeDepth.
+        map_core (Callable, optional): ``f(core_sd) -> (converted,
+            unknown_keys)`` for the MiDaS part (keys without
+            ``core_prefix``). Defaults to the BEiT or the SwinV2 core
+            mapping, chosen by the keys (as :func:`convert_zoedepth_any_keys`).
+
+    Returns:
+        dict[str, Tensor]: ``backbone.*``, ``neck.*`` and ``decode_head.*``
+        (router under ``decode_head.router.``).
+
+    Raises:
+        CheckpointConversionError: Listing every key that could not be
+            placed.
+    """
+    core: StateDict = OrderedDict()
+    head: StateDict = OrderedDict()
+    for key, value in state_dict.items():
+        if key.startswith(core_prefix):
+            core[key[len(core_prefix):]] = value
+        else:
+            head[key] = value
+    if not core:
+        raise CheckpointConversionError(
+            f'No "{core_prefix}*" keys: not a ZoeDepth checkpoint.')
+    if map_core is None:
+        if is_beit_midas_state_dict(core):
+            out, bad = _map_midas_beit(core, 'backbone.model.', 'neck.')
+        else:
+            out, bad = _map_midas(core, 'backbone.model.', 'neck.')
+    else:
+        out, bad = map_core(core)
+    unknown = [core_prefix + k for k in bad]
+    head_out, bad = _map_nk_head(head, 'decode_head.')
+    unknown += bad
+    out.update(head_out)
+    if unknown:
+        _fail('ZoeDepth-NK checkpoint', unknown)
+    return out
+
+
+# transformers ZoeD_NK (several bin configurations + router): the metric head
+# keys are renamed to upstream's ZoeDepth-NK names and placed by the NK head
+# mapping above; query / key / value of the router's attention are stacked
+# into nn.MultiheadAttention's in_proj as upstream stores it.
+_HF_NK_MARKERS = ('metric_head.seed_bin_regressors.',
+                  'metric_head.patch_transformer.',
+                  'metric_head.mlp_classifier.')
+_HF_NK_RENAMES = (
+    (re.compile(r'^metric_head\.((?:seed_projector|projectors\.\d+|'
+                rf'seed_bin_regressors\.{_NK_DOMAIN}|attractors\.'
+                rf'{_NK_DOMAIN}\.\d+))\.conv([12])\.(weight|bias)$'),
+     lambda m: f'{m.group(1)}._net.{"0" if m.group(2) == "1" else "2"}.'
+     f'{m.group(3)}'),
+    (re.compile(r'^metric_head\.(conv2\.(?:weight|bias)|conditional_log_'
+                rf'binomial\.{_NK_DOMAIN}\.mlp\.[02]\.(?:weight|bias)|'
+                r'patch_transformer\.embedding_convPxP\.(?:weight|bias))$'),
+     lambda m: m.group(1)),
+    (re.compile(r'^metric_head\.patch_transformer\.transformer_encoder\.'
+                r'(?:layers\.)?(\d+)\.(self_attn\.out_proj|linear[12]|'
+                r'norm[12])\.(weight|bias)$'),
+     lambda m: f'patch_transformer.transformer_encoder.layers.{m.group(1)}.'
+     f'{m.group(2)}.{m.group(3)}'),
+    (re.compile(r'^metric_head\.mlp_classifier\.linear([12])\.'
+                r'(weight|bias)$'),
+     lambda m: f'mlp_classifier.{"0" if m.group(1) == "1" else "2"}.'
+     f'{m.group(2)}'),
+)
+_HF_NK_QKV_RE = re.compile(
+    r'^metric_head\.patch_transformer\.transformer_encoder\.(?:layers\.)?'
+    r'(\d+)\.self_attn\.(query|key|value)\.(weight|bias)$')
+
+
+def is_hf_zoedepth_nk_state_dict(
+        state_dict: Mapping[str, torch.Tensor]) -> bool:
+    """Whether a transformers ZoeDepth state dict has a router (ZoeD_NK)."""
+    return any(k.startswith(_HF_NK_MARKERS) for k in state_dict)
+
+
+def convert_hf_zoedepth_nk_keys(state_dict: Mapping[str, torch.Tensor]
+                                ) -> StateDict:
+    """Convert a transformers ZoeD_NK state dict to mmzoe keys
+    (``ZoeDepthNKHead``, router under ``decode_head.router.``).
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The model's tensors.
+
+    Returns:
+        dict[str, Tensor]: ``backbone.*``, ``neck.*``, ``decode_head.*``.
+
+    Raises:
+        CheckpointConversionError: Listing every key that could not be
+            placed.
+    """
+    core = {k: v for k, v in state_dict.items()
+            if not k.startswith('metric_head.')}
+    head_hf = {k: v for k, v in state_dict.items()
+               if k.startswith('metric_head.')}
+    out = convert_hf_zoedepth_keys(core, core_only=True)
+    upstream: StateDict = OrderedDict()
+    qkv: Dict[Tuple[str, str], Dict[str, torch.Tensor]] = {}
+    unknown: List[str] = []
+    for key, value in head_hf.items():
+        m = _HF_NK_QKV_RE.match(key)
+        if m:
+            qkv.setdefault((m.group(1), m.group(3)), {})[m.group(2)] = value
+            continue
+        for pattern, rename in _HF_NK_RENAMES:
+            m = pattern.match(key)
+            if m:
+                upstream[rename(m)] = value
+                break
+        else:
+            if not key.endswith(('k_idx', 'k_minus_1', 'K_minus_1')):
+                unknown.append(key)
+    for (layer, param), parts in sorted(qkv.items()):
+        if set(parts) != {'query', 'key', 'value'}:
+            unknown.append(f'router layer {layer} {param}: query/key/value '
+                           f'incomplete (has {sorted(parts)})')
+            continue
+        name = 'in_proj_weight' if param == 'weight' else 'in_proj_bias'
+        upstream[f'patch_transformer.transformer_encoder.layers.{layer}.'
+                 f'self_attn.{name}'] = torch.cat(
+                     [parts['query'], parts['key'], parts['value']], 0)
+    head, bad = _map_nk_head(upstream, 'decode_head.')
+    unknown += bad
+    if unknown:
+        _fail('transformers ZoeDepth (NK) checkpoint', unknown)
+    out.update(head)
+    for key, value in list(head.items()):
+        m = re.match(rf'^decode_head\.seed_bin_regressors\.({_NK_DOMAIN})\.'
+                     r'_net\.2\.weight$', key)
+        if m:
+            n_bins = int(value.shape[0])
+            pre = (f'decode_head.conditional_log_binomial.{m.group(1)}.'
+                   'log_binomial_transform.')
+            out[pre + 'k_idx'] = torch.arange(
+                n_bins, dtype=torch.int64).view(1, -1, 1, 1)
+            out[pre + 'K_minus_1'] = torch.tensor(
+                [float(n_bins - 1)]).view(1, 1, 1, 1)
+    return out
+
+
+def hf_zoedepth_nk_config_overrides(hf_config: Mapping) -> Dict[str, object]:
+    """mmzoe ``model`` overrides of the ZoeD_M12_NK model config for a
+    transformers ZoeD_NK ``config.json`` (see
+    :func:`hf_zoedepth_config_overrides`; same core checks)."""
+    bins = hf_config.get('bin_configurations') or []
+    single = dict(hf_config, bin_configurations=bins[:1])
+    base = hf_zoedepth_config_overrides(single)
+    emb = int(hf_config.get('bin_embedding_dim', 128))
+    hidden = int(hf_config.get('patch_transformer_hidden_size') or 128)
+    if hidden != 128:
+        raise ValueError('config.json: patch_transformer_hidden_size '
+                         f'{hidden} is not supported (transformers builds '
+                         'its router classifier for 128 features).')
+    n_layers = int(hf_config.get('num_patch_transformer_layers') or 4)
+    if n_layers != 4:
+        raise ValueError('config.json: num_patch_transformer_layers '
+                         f'{n_layers} is not supported (transformers runs '
+                         'exactly 4 router layers).')
+    head = base['decode_head']
+    return dict(
+        backbone=base['backbone'],
+        neck=base['neck'],
+        decode_head=dict(
+            in_channels=head['in_channels'],
+            out_conv_channels=head['out_conv_channels'],
+            domains=[
+                dict(name=str(b['name']), n_bins=int(b['n_bins']),
+                     min_depth=float(b['min_depth']),
+                     max_depth=float(b['max_depth'])) for b in bins
+            ],
+            bin_embedding_dim=emb,
+            # transformers (as upstream) gives every stage 16 attractors
+            n_attractors=[16] * len(head['n_attractors']),
+            bin_centers_type=head['bin_centers_type'],
+            min_temp=head['min_temp'],
+            max_temp=head['max_temp'],
+            seed_mlp_dim=emb // 2,
+            projector_mlp_dim=emb // 2,
+            attractor_mlp_dim=emb,
+            router=dict(
+                embedding_dim=hidden,
+                hidden_dim=hidden,
+                num_heads=int(hf_config.get(
+                    'patch_transformer_num_attention_heads') or 4),
+                num_layers=n_layers,
+                feedforward_dim=int(hf_config.get(
+                    'patch_transformer_intermediate_size') or 1024))))

@@ -1,0 +1,78 @@
+# ZoeDepth (ZoeD-M12-N layout, NYU defaults) on the MiDaS v3.1 DPT BEiT-L-384
+# core: the core of upstream's released ZoeD_M12_N / _K / _NK checkpoints.
+# Model only: compose with dataset / schedule / runtime bases.
+#
+# Input handling as upstream's MidasCore (img_size [384, 512]): the image is
+# resized bilinearly (align_corners=True) to about 384x512, each side a
+# multiple of 32. keep_ratio=True is upstream's `infer` config mode (the one
+# torch.hub's ZoeD_N uses: aspect ratio kept, both sides scaled by the factor
+# closer to 1); the evaluation / training configs set keep_ratio=False
+# (upstream's `eval` / `train` modes: squashed to 384x512). Both agree on
+# 480x640 and 384x512 inputs.
+# Weights: tools/model_converters/zoedepth_to_mmzoe.py ZoeD_M12_N.pt OUT.pth
+data_preprocessor = dict(
+    type='ZoeDepthDataPreProcessor',
+    size=(384, 512),
+    keep_ratio=True,
+    size_divisor=32,
+    mean=(0.5, 0.5, 0.5),  # on [0, 1] RGB, after the resize
+    std=(0.5, 0.5, 0.5),
+    bgr_to_rgb=False,  # mmzoe loaders give RGB
+    depth_pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='ZoeDepthEstimator',
+    data_preprocessor=data_preprocessor,
+    core_checkpoint=None,
+    backbone=dict(
+        type='ZoeBEiT',
+        arch='beit_large_patch16_384',
+        out_indices=(5, 11, 17, 23),  # MiDaS' hooks for BEiT-L
+        drop_path_rate=0.0,  # timm's default, what MiDaS builds
+        # 'sdpa': fused attention with the (resized) relative position bias
+        # as mask; 'timm': explicit softmax in MiDaS' order
+        attn_impl='sdpa',
+        with_cp=False),
+    neck=dict(
+        type='ZoeDPTNeck',
+        # DPT reassemble of MiDaS' ViT cores: readout token projected into
+        # every patch token, 1x1 conv to 256/512/1024/1024, resampling
+        # x4 / x2 / x1 / x0.5 (strides 4, 8, 16, 32)
+        reassemble=dict(
+            type='ZoeViTReassemble',
+            in_channels=1024,
+            out_channels=[256, 512, 1024, 1024],
+            readout='project',
+            scale_factors=[4, 2, 1, 0.5]),
+        in_channels=[256, 512, 1024, 1024],
+        channels=256,
+        channels_last=True,
+        with_cp=False,
+        relative_head=dict(
+            type='ZoeRelativeDepthHead', feat_channels=32,
+            non_negative=True)),
+    decode_head=dict(
+        type='ZoeDepthHead',
+        in_channels=256,
+        out_conv_channels=32,
+        n_bins=64,
+        bin_embedding_dim=128,
+        n_attractors=[16, 8, 4, 1],
+        attractor_alpha=1000,
+        attractor_gamma=2,
+        attractor_kind='mean',
+        attractor_type='inv',
+        bin_centers_type='softplus',
+        min_depth=1e-3,
+        max_depth=10.0,
+        min_temp=0.0212,
+        max_temp=50.0,
+        align_corners=True,
+        clb_project_condition=True,
+        fused_expectation=True,
+        with_cp=False,
+        loss_decode=dict(
+            type='ZoeSILogLoss', beta=0.15, min_depth=1e-3, max_depth=10.0,
+            loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole', flip=False))

@@ -1,0 +1,36 @@
+# ZoeD_M12_K: ZoeDepth for KITTI on the MiDaS v3.1 BEiT-L-384 core, the
+# layout of upstream's released ZoeD_M12_K.pt. Head: 'normed' bins bounded
+# to [1e-3, 80] m (upstream config_zoedepth_kitti.json + the KITTI dataset
+# range), otherwise as ZoeD_M12_N. Network input 384x768 (upstream's
+# img_size for KITTI); keep_ratio=False squashes every image to it, what
+# upstream's `eval` / `train` config modes do (a 352x1216 KB-cropped frame
+# becomes 384x768). keep_ratio=True is upstream's `infer` mode (torch.hub's
+# ZoeD_K): both sides scaled by the factor closer to 1, multiples of 32.
+# Weights: tools/model_converters/zoedepth_to_mmzoe.py ZoeD_M12_K.pt OUT.pth
+_base_ = ['./zoedepth_beitl384.py']
+model = dict(
+    data_preprocessor=dict(size=(384, 768), keep_ratio=False),
+    decode_head=dict(
+        _delete_=True,
+        type='ZoeDepthHead',
+        in_channels=256,
+        out_conv_channels=32,
+        n_bins=64,
+        bin_embedding_dim=128,
+        n_attractors=[16, 8, 4, 1],
+        attractor_alpha=1000,
+        attractor_gamma=2,
+        attractor_kind='mean',
+        attractor_type='inv',
+        bin_centers_type='normed',
+        min_depth=1e-3,
+        max_depth=80.0,
+        min_temp=0.0212,
+        max_temp=50.0,
+        align_corners=True,
+        clb_project_condition=True,
+        fused_expectation=True,
+        with_cp=False,
+        loss_decode=dict(
+            type='ZoeSILogLoss', beta=0.15, min_depth=1e-3, max_depth=80.0,
+            loss_weight=1.0)))
