@@ -32,6 +32,7 @@ On CPU runs it also applies ``env_cfg.cpu_runtime`` (default
 model is built, so that every intra-op thread flushes denormals.
 """
 import atexit
+import contextlib
 import copy
 import datetime
 import gc
@@ -49,7 +50,7 @@ from mmengine.dist import is_distributed, master_only
 from mmengine.logging import print_log
 from mmengine.model import (MMDistributedDataParallel, is_model_wrapper,
                             revert_sync_batchnorm)
-from mmengine.registry import MODEL_WRAPPERS
+from mmengine.registry import MODEL_WRAPPERS, DefaultScope
 from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
@@ -187,6 +188,39 @@ class ZoeRunner(Runner):
     """
 
     _resuming_from: Optional[str] = None
+
+    def _own_scope(self):
+        """Run under this runner's default scope.
+
+        Built through a registry from a config with ``_scope_`` (mmseg's
+        ``tools/train.py`` does ``RUNNERS.build(cfg)`` on our configs),
+        MMEngine creates the runner inside a temporary scope override and,
+        on leaving it, drops every ``DefaultScope`` made meanwhile, the
+        runner's own included: loops and hooks built later would then be
+        looked up in MMEngine's root registry only.
+        """
+        scope = self.default_scope
+        current = DefaultScope.get_current_instance()
+        if scope is None or (current is not None
+                             and current.scope_name == scope.scope_name):
+            return contextlib.nullcontext()
+        return DefaultScope.overwrite_default_scope(scope.scope_name)
+
+    def train(self) -> nn.Module:
+        """Train (see :meth:`mmengine.runner.Runner.train`), in the
+        runner's own default scope."""
+        with self._own_scope():
+            return super().train()
+
+    def val(self) -> dict:
+        """Validate, in the runner's own default scope."""
+        with self._own_scope():
+            return super().val()
+
+    def test(self) -> dict:
+        """Test, in the runner's own default scope."""
+        with self._own_scope():
+            return super().test()
 
     @master_only
     def save_checkpoint(self,
