@@ -1,4 +1,4 @@
-"""Convert a MiDaS v3.1 DPT-SwinV2 checkpoint to an mmzoe core checkpoint.
+"""Convert a MiDaS v3.1 DPT-SwinV2 / DPT-BEiT checkpoint to an mmzoe core.
 
 Usage::
 
@@ -12,12 +12,13 @@ import argparse
 import sys
 
 from mmzoe.models.utils.ckpt_convert import (convert_checkpoint_file,
-                                             convert_midas_keys)
+                                             convert_midas_any_keys)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Convert MiDaS dpt_swin2_* weights to mmzoe keys.')
+        description='Convert MiDaS dpt_swin2_* / dpt_beit_* weights to '
+        'mmzoe keys.')
     parser.add_argument('src', help='MiDaS checkpoint (.pt)')
     parser.add_argument('dst', help='output file (.pth)')
     return parser.parse_args(argv)
@@ -25,7 +26,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    return convert_checkpoint_file(args.src, args.dst, convert_midas_keys,
+    return convert_checkpoint_file(args.src, args.dst, convert_midas_any_keys,
                                    'midas_to_mmzoe')
 
 

@@ -818,20 +818,30 @@ def hf_zoedepth_config_overrides(hf_config: Mapping) -> Dict[str, object]:
     n_rel = int(hf_config.get('num_relative_features', 32))
     b = bins[0]
     bin_type = hf_config.get('bin_centers_type', 'softplus')
+    need(float(bb.get('layer_scale_init_value', 0.1)) > 0,
+         'a BEiT without layer scale')
+    if isinstance(image_size, (list, tuple)):
+        image_size = [int(s) for s in image_size]
+        if image_size[0] == image_size[1]:
+            image_size = image_size[0]
+    # timm arguments that differ from beit_large_patch16_384's
+    sizes = dict(
+        img_size=image_size,
+        patch_size=int(bb.get('patch_size', 16)),
+        embed_dim=hidden,
+        depth=depth,
+        num_heads=int(bb.get('num_attention_heads', 16)),
+        mlp_ratio=float(bb.get('intermediate_size', 4 * hidden)) / hidden)
+    beit_l = dict(img_size=384, patch_size=16, embed_dim=1024, depth=24,
+                  num_heads=16, mlp_ratio=4.0)
+    sizes = {k: v for k, v in sizes.items() if v != beit_l[k]}
     return dict(
         backbone=dict(
             type='ZoeBEiT',
             arch='beit_large_patch16_384',
             out_indices=[int(s) - 1 for s in stages],
-            img_size=image_size,
-            patch_size=int(bb.get('patch_size', 16)),
-            embed_dim=hidden,
-            depth=depth,
-            num_heads=int(bb.get('num_attention_heads', 16)),
-            mlp_ratio=float(bb.get('intermediate_size', 4 * hidden)) /
-            hidden,
-            init_values=float(bb.get('layer_scale_init_value', 0.1)),
-            norm_eps=float(bb.get('layer_norm_eps', 1e-12))),
+            norm_eps=float(bb.get('layer_norm_eps', 1e-12)),
+            **sizes),
         neck=dict(
             reassemble=dict(
                 in_channels=hidden,
@@ -844,9 +854,13 @@ def hf_zoedepth_config_overrides(hf_config: Mapping) -> Dict[str, object]:
             channels=fusion,
             relative_head=dict(feat_channels=n_rel)),
         decode_head=dict(
-            in_channels=[fusion] * 5 + [n_rel, 1],
+            in_channels=fusion,
+            out_conv_channels=n_rel,
             n_bins=int(b['n_bins']),
             bin_embedding_dim=int(hf_config.get('bin_embedding_dim', 128)),
+            # transformers sizes the attractor MLPs by the embedding width
+            # (128 in every released model, as upstream's fixed 128)
+            attractor_mlp_dim=int(hf_config.get('bin_embedding_dim', 128)),
             n_attractors=[int(a) for a in hf_config.get(
                 'num_attractors', [16, 8, 4, 1])],
             attractor_alpha=hf_config.get('attractor_alpha', 1000),
