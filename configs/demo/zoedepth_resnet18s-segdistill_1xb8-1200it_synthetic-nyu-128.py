@@ -46,13 +46,11 @@ model = dict(
 
 data_root = 'work_dirs/demo/data'
 ann_file = 'synthetic_nyu.mat'
-# the demo renders 120x160 frames (--scale 0.25); training reads them at
-# 120x160 (a no-op then; other scales are resized, GT too), the
-# preprocessor resizes to the 128x160 network input; evaluation compares at
-# the GT size
+# the demo renders 120x160 frames (--scale 0.25); the preprocessor resizes
+# them to the 128x160 network input; losses and evaluation compare at the GT
+# size
 train_pipeline = [
-    dict(type='ZoeResize', scale=(120, 160), resize_gt=True),
-    dict(type='ZoeRandomFlip', prob=0.5),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='ZoeColorAug', prob=0.5),
     dict(type='PackSegInputs')
 ]

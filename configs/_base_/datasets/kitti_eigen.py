@@ -23,7 +23,7 @@ kitti_meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
 train_pipeline = [
     dict(type='ZoeKBCrop', height=352, width=1216),
     dict(type='ZoeRandomRotate', degree=1.0, prob=1.0),
-    dict(type='ZoeRandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='ZoeColorAug', prob=0.5, gamma_range=(0.9, 1.1),
          brightness_range=(0.9, 1.1), color_range=(0.9, 1.1)),
     dict(type='PackSegInputs', meta_keys=kitti_meta_keys),

@@ -1,11 +1,10 @@
 from .domain import ZoeSetDomain
-from .geometric import (ZoeRandomCrop, ZoeRandomFlip, ZoeRandomRotate,
-                        ZoeResize)
+from .geometric import ZoeRandomRotate, ZoeResize
 from .kb_crop import ZoeKBCrop
 from .loading import ZoeLoadImage
 from .photometric import ZoeColorAug
 
 __all__ = [
-    'ZoeRandomCrop', 'ZoeRandomFlip', 'ZoeRandomRotate', 'ZoeResize',
-    'ZoeColorAug', 'ZoeLoadImage', 'ZoeKBCrop', 'ZoeSetDomain'
+    'ZoeRandomRotate', 'ZoeResize', 'ZoeColorAug', 'ZoeLoadImage',
+    'ZoeKBCrop', 'ZoeSetDomain'
 ]

@@ -2,9 +2,11 @@
 import contextlib
 import copy
 import warnings
-from typing import Iterator, List, Union
+from typing import Callable, Dict, Iterator, List, Union
 
+import torch.nn as nn
 from mmseg.utils import ConfigType
+from torch import Tensor
 
 from mmzoe.registry import MODELS
 
@@ -47,3 +49,25 @@ def quiet_base_head_init() -> Iterator[None]:
         warnings.filterwarnings('ignore', message='``build_loss``')
         warnings.filterwarnings('ignore', message='threshold is not')
         yield
+
+
+def sum_losses(loss_decode: nn.Module,
+               call: Callable[[nn.Module], Tensor]) -> Dict[str, Tensor]:
+    """Apply every loss of a head's ``loss_decode`` and key them by name.
+
+    Args:
+        loss_decode (nn.Module): One loss module or an ``nn.ModuleList``.
+        call (Callable): Computes one loss value from a loss module.
+
+    Returns:
+        dict[str, Tensor]: Values keyed by ``loss_name``, summed when several
+        losses share a name.
+    """
+    losses_decode = list(loss_decode) if isinstance(
+        loss_decode, nn.ModuleList) else [loss_decode]
+    losses: Dict[str, Tensor] = {}
+    for loss_fn in losses_decode:
+        value = call(loss_fn)
+        name = loss_fn.loss_name
+        losses[name] = losses[name] + value if name in losses else value
+    return losses

@@ -12,7 +12,8 @@ from torch import Tensor
 
 from mmzoe.registry import MODELS
 from ..utils.core_output import ZoeCoreOutput
-from .loss_build import qualify_loss_cfgs, quiet_base_head_init
+from .loss_build import (qualify_loss_cfgs, quiet_base_head_init,
+                         sum_losses)
 
 
 class _ZoeUNetUpBlock(nn.Module):
@@ -380,18 +381,10 @@ class ZoeUNetSegHead(BaseDecodeHead):
         weight = None
         if self.sampler is not None:
             weight = self.sampler.sample(logits, labels.unsqueeze(1))
-        if isinstance(self.loss_decode, nn.ModuleList):
-            losses_decode = list(self.loss_decode)
-        else:
-            losses_decode = [self.loss_decode]
-        losses: Dict[str, Tensor] = {}
-        for loss_fn in losses_decode:
-            value = loss_fn(
-                logits, labels, weight=weight, ignore_index=self.ignore_index)
-            if loss_fn.loss_name in losses:
-                losses[loss_fn.loss_name] = losses[loss_fn.loss_name] + value
-            else:
-                losses[loss_fn.loss_name] = value
+        losses = sum_losses(
+            self.loss_decode, lambda loss_fn: loss_fn(
+                logits, labels, weight=weight,
+                ignore_index=self.ignore_index))
         losses['acc_seg'] = accuracy(
             logits.detach(), labels, ignore_index=self.ignore_index)
         return losses

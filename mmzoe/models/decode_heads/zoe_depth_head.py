@@ -5,7 +5,6 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
-from mmseg.models.utils import resize
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
@@ -14,7 +13,9 @@ from ..layers import (AttractorLayer, AttractorLayerUnnormed,
                       ConditionalLogBinomial, Projector, SeedBinRegressor,
                       SeedBinRegressorUnnormed)
 from ..utils.core_output import ZoeCoreOutput
-from .loss_build import qualify_loss_cfgs, quiet_base_head_init
+from ..utils.resize import upsample_to
+from .loss_build import (qualify_loss_cfgs, quiet_base_head_init,
+                         sum_losses)
 
 # bin_centers_type -> (seed regressor, attractor layer, normalise seed output)
 _VARIANTS = {
@@ -23,12 +24,6 @@ _VARIANTS = {
     'hybrid1': (SeedBinRegressor, AttractorLayerUnnormed, False),
     'hybrid2': (SeedBinRegressorUnnormed, AttractorLayer, True),
 }
-
-
-def _upsample_to(x: Tensor, size: Sequence[int]) -> Tensor:
-    """Bilinear, ``align_corners=True`` (as everywhere in ZoeDepth)."""
-    return resize(x, size=tuple(size), mode='bilinear', align_corners=True,
-                  warning=False)
 
 
 @MODELS.register_module()
@@ -286,9 +281,9 @@ class ZoeDepthHead(BaseDecodeHead):
                 self._depth, p, t, centers, fused, use_reentrant=False)
         else:
             out_size = out_conv.shape[-2:]
-            rel = _upsample_to(rel_depth, out_size)
+            rel = upsample_to(rel_depth, out_size)
             last = torch.cat([out_conv, rel], dim=1)
-            centers = _upsample_to(centers, out_size)
+            centers = upsample_to(centers, out_size)
             # the embedding is upsampled inside (after its 1x1 projection
             # with clb_project_condition)
             if fused:
@@ -324,7 +319,7 @@ class ZoeDepthHead(BaseDecodeHead):
                               emb: Tensor) -> Tuple[Tensor, Tensor]:
         """Log-binomial mode and temperature at ``out_conv`` size."""
         out_size = out_conv.shape[-2:]
-        rel = _upsample_to(rel_depth, out_size)
+        rel = upsample_to(rel_depth, out_size)
         last = torch.cat([out_conv, rel], dim=1)
         return self.conditional_log_binomial.mode_and_temperature(last, emb)
 
@@ -333,7 +328,7 @@ class ZoeDepthHead(BaseDecodeHead):
         """Depth from the bin probabilities: (depth, upsampled centres,
         probs); probs is None when ``fused``."""
         log_binomial = self.conditional_log_binomial.log_binomial_transform
-        centers = _upsample_to(centers, p.shape[-2:])
+        centers = upsample_to(centers, p.shape[-2:])
         if fused:
             return log_binomial.expectation(p, t, centers), centers, None
         probs = log_binomial(p, t)
@@ -392,15 +387,5 @@ class ZoeDepthHead(BaseDecodeHead):
             when several losses share a name).
         """
         gt = self._gt_depths(batch_data_samples)
-        if isinstance(self.loss_decode, nn.ModuleList):
-            losses_decode = list(self.loss_decode)
-        else:
-            losses_decode = [self.loss_decode]
-        losses: Dict[str, Tensor] = {}
-        for loss_fn in losses_decode:
-            value = loss_fn(seg_logits, gt)
-            if loss_fn.loss_name in losses:
-                losses[loss_fn.loss_name] = losses[loss_fn.loss_name] + value
-            else:
-                losses[loss_fn.loss_name] = value
-        return losses
+        return sum_losses(self.loss_decode,
+                          lambda loss_fn: loss_fn(seg_logits, gt))
