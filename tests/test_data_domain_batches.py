@@ -70,6 +70,8 @@ def test_configs_parse(name):
     else:
         assert head.bin_centers_type == 'normed' and head.max_depth == 80
         assert cfg.model.data_preprocessor.size == (384, 768)
+        # evaluation and training squash (upstream's eval / train modes)
+        assert cfg.model.data_preprocessor.keep_ratio is False
     if name.endswith('nyu-kitti'):
         loader = cfg.train_dataloader
         assert loader.batch_sampler.type == 'ZoeRoundRobinBatchSampler'

@@ -12,7 +12,9 @@ _base_ = [
     '../_base_/datasets/kitti_eigen.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(test_cfg=dict(mode='whole', flip=True))
+model = dict(
+    data_preprocessor=dict(keep_ratio=False),
+    test_cfg=dict(mode='whole', flip=True))
 test_cfg = dict(type='TestLoop')
 val_cfg = dict(type='ValLoop')
 # evaluation only (see zoedepth_swin2b_eval_nyu-official654.py)

@@ -14,6 +14,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 model = dict(
+    data_preprocessor=dict(keep_ratio=False),
     core_checkpoint='checkpoints/midas_dpt_beit_large_384-mmzoe.pth')
 optim_wrapper = dict(
     paramwise_cfg=dict(encoder_prefix=('backbone.', 'neck.reassemble.')))
