@@ -5,8 +5,10 @@ from .ibims1 import IBims1Dataset
 from .kitti import ZoeKITTIDataset
 from .nyu_eigen import NYUEigenDataset
 from .nyu_labeled import NYUv2LabeledDataset
+from .samplers import ZoeRoundRobinBatchSampler
 
 __all__ = [
     'ZoeBaseDepthDataset', 'ZoeDepthFolderDataset', 'IBims1Dataset',
-    'NYUEigenDataset', 'NYUv2LabeledDataset', 'ZoeKITTIDataset'
+    'NYUEigenDataset', 'NYUv2LabeledDataset', 'ZoeKITTIDataset',
+    'ZoeRoundRobinBatchSampler'
 ]

@@ -15,6 +15,7 @@ from ..layers.patch_transformer import ZoePatchTransformerRouter
 from ..utils.core_output import ZoeCoreOutput
 from .loss_build import qualify_loss_cfgs, quiet_base_head_init
 from .zoe_depth_head import _VARIANTS
+
 _DEFAULT_DOMAINS = (
     dict(name='nyu', n_bins=64, min_depth=1e-3, max_depth=10.0),
     dict(name='kitti', n_bins=64, min_depth=1e-3, max_depth=80.0),
