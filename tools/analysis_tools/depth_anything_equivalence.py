@@ -162,6 +162,53 @@ def reference(args) -> int:
     return 0
 
 
+def fixture(args) -> int:
+    """Write the tiny upstream test vector of ``tests/test_models_dinov2.py``.
+
+    A Depth Anything V2 model of upstream's classes with tiny sizes (DINOv2
+    ViT: 24 wide, 4 blocks, 2 heads, 4x4 position grid; DPT head: width 8,
+    projections 8/16/24/24, ``use_clstoken=True``), perturbed, run on a
+    42x70 input (3x5 patches: the position embedding is resampled).
+    """
+    from functools import partial
+
+    import torch
+    sys.path.insert(0, args.da2)
+    from depth_anything_v2.dinov2 import DinoVisionTransformer
+    from depth_anything_v2.dinov2_layers import MemEffAttention
+    from depth_anything_v2.dinov2_layers.block import Block
+    from depth_anything_v2.dpt import DPTHead
+    torch.manual_seed(args.seed)
+    model = torch.nn.Module()
+    model.pretrained = DinoVisionTransformer(
+        img_size=56, patch_size=14, embed_dim=24, depth=4, num_heads=2,
+        mlp_ratio=4, block_fn=partial(Block, attn_class=MemEffAttention),
+        init_values=1.0, block_chunks=0, num_register_tokens=0,
+        interpolate_antialias=False, interpolate_offset=0.1)
+    model.depth_head = DPTHead(24, 8, False, out_channels=[8, 16, 24, 24],
+                               use_clstoken=True)
+    _perturb(model, args.seed)
+    model.eval()
+    x = torch.randn(1, 3, 42, 70, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        feats = model.pretrained.get_intermediate_layers(
+            x, [0, 1, 2, 3], return_class_token=True)
+        rel = torch.relu(model.depth_head(feats, 3, 5)).squeeze(1)
+        pos = model.pretrained.interpolate_pos_encoding(
+            torch.zeros(1, 16, 24), 42, 70)
+    path = args.out or osp.join(REPO, 'tests', 'data',
+                                'depth_anything_v2_tiny.pt')
+    torch.save(
+        dict(state_dict={k: v.clone() for k, v in model.state_dict().items()},
+             input=x, rel_depth=rel, pos_embed_42x70=pos,
+             features=[f.clone() for f, _ in feats],
+             cls_tokens=[c.clone() for _, c in feats],
+             note='tools/analysis_tools/depth_anything_equivalence.py '
+             '--side fixture'), path)
+    print(f'wrote {path}')
+    return 0
+
+
 # ------------------------------------------------------------------ our side
 def ours(args) -> int:
     import numpy as np
@@ -237,7 +284,8 @@ def main(argv=None) -> int:
     parser.add_argument('--tol', type=float, default=1e-4)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--side', choices=('reference', 'ours'),
+    parser.add_argument('--out', help=argparse.SUPPRESS)
+    parser.add_argument('--side', choices=('reference', 'ours', 'fixture'),
                         help=argparse.SUPPRESS)
     parser.add_argument('--case', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -245,6 +293,8 @@ def main(argv=None) -> int:
         return reference(args)
     if args.side == 'ours':
         return ours(args)
+    if args.side == 'fixture':
+        return fixture(args)
     status = 0
     for case in args.cases:
         work = osp.join(args.work_dir, case)
