@@ -12,13 +12,14 @@ mmzoe's ``inference_depth`` output with upstream's on the same images:
   ``inference_depth(..., return_relative=True)`` with
   ``configs/depth_anything/zoedepth_da2-vit*_relative-518.py``;
 * V1 metric: upstream ``ZoeDepth(DepthAnythingCore)`` in its ``eval``
-  configuration (images squashed to 392x518 / 384x768 inside the model),
+  configuration (images squashed to 392x518 inside the model, indoor and
+  outdoor),
   output resized back bilinearly and clamped to the depth range, against
   ``inference_depth(..., flip=False)`` with
   ``configs/depth_anything/zoedepth_da1-vitl_metric-*.py``.
 
-Images: one at upstream's input size (518x518 for V2, 392x518 / 384x768 for
-V1 metric: no resize on either side) and one 480x640. Parameter counts are
+Images: one at upstream's input size (518x518 for V2, 392x518 for V1
+metric: no resize on either side) and one 480x640. Parameter counts are
 compared too (upstream minus the dropped ``mask_token``).
 
 Nothing upstream is imported into mmzoe: the reference half runs in its own
@@ -30,7 +31,11 @@ has them), from the checkouts given by ``--da1`` / ``--da2``::
         --work-dir /tmp/da/equiv --cases v2-vits v2-vitl v1-metric-indoor
 
 Exit status 0 when every case is within ``--tol`` (default 1e-4) relative
-(max |ours - upstream| / max |upstream|), 1 otherwise.
+(max |ours - upstream| / max |upstream|), 1 otherwise. Also printed: the
+largest element-wise relative difference over the pixels whose upstream
+value is at least 1 % of the maximum (relative depth is a ReLU output: near
+zero an element-wise ratio says nothing). The half of one case can be rerun
+alone: ``--side reference|ours --case CASE --work-dir DIR/CASE``.
 """
 import argparse
 import json
@@ -53,7 +58,7 @@ CASES = {
     'v1-metric-indoor': dict(kind='v1metric', dataset='nyu',
                              size=(392, 518)),
     'v1-metric-outdoor': dict(kind='v1metric', dataset='kitti',
-                              size=(384, 768)),
+                              size=(392, 518)),
 }
 OUR_CONFIGS = {
     'v2-vits': 'configs/depth_anything/zoedepth_da2-vits_relative-518.py',
@@ -259,17 +264,62 @@ def ours(args) -> int:
                                      return_relative=True)
         else:
             out = inference_depth(model, img, flip=False)
+        np.save(osp.join(args.work_dir, f'ours{i}.npy'), out)
         diff = np.abs(out.astype(np.float64) - up)
-        rel = float(diff.max() / max(np.abs(up).max(), 1e-12))
-        elem = float((diff / np.maximum(np.abs(up), 1e-6)).max())
+        scale = max(float(np.abs(up).max()), 1e-12)
+        rel = float(diff.max() / scale)
+        # element-wise, where the value is not (ReLU-)close to zero
+        big = np.abs(up) >= 1e-2 * scale
+        elem = float((diff[big] / np.abs(up[big])).max())
         report['images'].append(
             dict(shape=list(img.shape[:2]), max_abs_diff=float(diff.max()),
-                 max_abs_upstream=float(np.abs(up).max()), rel=rel,
-                 max_elementwise_rel=elem))
+                 max_abs_upstream=scale, rel=rel,
+                 max_elementwise_rel_above_1pct=elem,
+                 frac_pixels_above_1pct=float(big.mean())))
         ok = ok and rel <= args.tol
+    if args.fp64_floor:
+        report['fp64_floor'] = _fp64_floor(model, case, args.work_dir)
     report['ok'] = bool(ok)
     print(json.dumps(report))
     return 0 if ok else 1
+
+
+def _fp64_floor(model, case, work_dir) -> dict:
+    """fp32 rounding of the model itself on image 0 (no resize): ours
+    and upstream's fp32 outputs against ours in float64."""
+    import numpy as np
+    import torch
+    img = np.load(osp.join(work_dir, 'image0.npy'))
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].float()
+    key = 'rel' if case['kind'] == 'v2' else 'depth'
+    outs = {}
+    with torch.no_grad():
+        inp = model.data_preprocessor.prepare_batch(x)
+        for name, dtype in (('fp32', torch.float32), ('fp64', torch.float64)):
+            model.to(dtype)
+            res = model.forward_depths(inp.to(dtype), flip=False,
+                                       with_rel=True)
+            outs[name] = res['rel_depth' if key == 'rel' else 'depth']
+        model.float()
+    ref64 = outs['fp64'].double()
+    if key == 'depth':
+        ref64 = ref64.clamp(float(model.decode_head.min_depth),
+                            float(model.decode_head.max_depth))
+        outs['fp32'] = outs['fp32'].clamp(
+            float(model.decode_head.min_depth),
+            float(model.decode_head.max_depth))
+    ref64 = ref64[0, 0].numpy()
+    up = np.load(osp.join(work_dir, 'upstream0.npy'))
+    scale = float(np.abs(ref64).max())
+    big = np.abs(ref64) >= 1e-2 * scale
+    out = {}
+    for name, value in (('ours_fp32', outs['fp32'][0, 0].numpy()),
+                        ('upstream_fp32', up)):
+        diff = np.abs(value.astype(np.float64) - ref64)
+        out[name] = dict(rel=float(diff.max() / scale),
+                         max_elementwise_rel_above_1pct=float(
+                             (diff[big] / np.abs(ref64[big])).max()))
+    return out
 
 
 def main(argv=None) -> int:
@@ -284,6 +334,9 @@ def main(argv=None) -> int:
     parser.add_argument('--tol', type=float, default=1e-4)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument(
+        '--fp64-floor', action='store_true',
+        help='also compare ours and upstream (image 0) with ours in float64')
     parser.add_argument('--out', help=argparse.SUPPRESS)
     parser.add_argument('--side', choices=('reference', 'ours', 'fixture'),
                         help=argparse.SUPPRESS)
@@ -311,7 +364,7 @@ def main(argv=None) -> int:
             continue
         proc = subprocess.run(
             [sys.executable, osp.abspath(__file__), '--side', 'ours'] +
-            common, cwd=REPO, env={**os.environ, 'PYTHONPATH': REPO},
+            common + (['--fp64-floor'] if args.fp64_floor else []), cwd=REPO, env={**os.environ, 'PYTHONPATH': REPO},
             capture_output=True, text=True)
         print(proc.stdout.strip() or f'{case}: ours failed:\n'
               f'{proc.stderr[-3000:]}')
