@@ -60,7 +60,7 @@ def manual_depth(model, img, rel=False):
     x = (x - 0.5) / 0.5
     with torch.no_grad():
         feats = model.extract_feat(x)
-        out = feats[6] if rel else model.decode_head.forward(feats)
+        out = feats.rel_depth if rel else model.decode_head.forward(feats)
     out = F.interpolate(out, size=img.shape[:2], mode='bilinear',
                         align_corners=True)[0, 0]
     if not rel:

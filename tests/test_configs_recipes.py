@@ -155,8 +155,7 @@ def test_mmseg_scoped_config_mixes_our_parts():
                                          feat_channels=8)),
             decode_head=dict(
                 type='mmzoe.ZoeDepthHead',
-                in_channels=[16, 16, 16, 16, 16, 8, 1],
-                in_index=[0, 1, 2, 3, 4, 5, 6],
+                in_channels=16, out_conv_channels=8,
                 n_bins=8, bin_embedding_dim=8, n_attractors=[4, 2, 2, 1]),
             test_cfg=dict(mode='whole'))))
     from mmengine.utils import import_modules_from_strings

@@ -139,7 +139,7 @@ def test_folder_dataset(tmp_path):
         data_root=str(root), depth_scale=256.0,
         data_prefix=dict(img_path='images', depth_map_path='depths',
                          seg_map_path='labels'),
-        pipeline=[dict(type='ZoeRandomFlip', prob=1.0),
+        pipeline=[dict(type='RandomFlip', prob=1.0, direction='horizontal'),
                   dict(type='PackSegInputs')])
     assert len(ds) == 2
     res = ds.load_sample(ds.get_data_info(1))

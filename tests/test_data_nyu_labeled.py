@@ -128,7 +128,7 @@ def test_raw_depths_and_pipeline(mat_file):
         ann_file=mat_file, split='all', depth_key='rawDepths',
         pipeline=[
             dict(type='ZoeRandomRotate', degree=1.0),
-            dict(type='ZoeRandomFlip', prob=0.5),
+            dict(type='RandomFlip', prob=0.5, direction='horizontal'),
             dict(type='ZoeColorAug', prob=0.5),
             dict(type='PackSegInputs')
         ])

@@ -11,7 +11,7 @@ from mmengine.registry import init_default_scope
 
 import mmzoe  # noqa: F401
 from mmzoe.models.backbones import ZoeTimmBackbone
-from mmzoe.models.necks.relative_head import ZoeRelativeDepthHead
+from mmzoe.models.decode_heads import ZoeRelativeDepthHead
 from mmzoe.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

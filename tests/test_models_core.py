@@ -190,7 +190,8 @@ def test_midas_cli_roundtrip_reproduces_core(tmp_path):
     with torch.no_grad():
         ref = src_model.neck(src_model.backbone(x))
         out = model.neck(model.backbone(x))
-    for a, b in zip(ref, out):
+    for a, b in zip(ref.pyramid() + (ref.out_conv, ref.rel_depth),
+                    out.pyramid() + (out.out_conv, out.rel_depth)):
         assert torch.equal(a, b)
 
     # A missing source key is named by the CLI (exit code 1).
@@ -285,12 +286,16 @@ def test_neck_matches_reference_dpt_wiring():
         rel = F.relu(F.conv2d(feat, sd['relative_head.conv3.weight'],
                               sd['relative_head.conv3.bias']))
     ref = (ls[3], r4, r3, r2, r1, feat, rel)
-    assert len(out) == 7
-    for a, b in zip(out, ref):
+    got = (out.bottleneck, *out.decoder, out.out_conv, out.rel_depth)
+    for a, b in zip(got, ref):
         assert a.shape == b.shape
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-    assert out[4].shape[-2:] == (24, 40) and out[6].shape == (2, 1, 48, 80)
-    assert (out[6] >= 0).all()
+    assert out.decoder[3].shape[-2:] == (24, 40)
+    assert out.rel_depth.shape == (2, 1, 48, 80)
+    assert (out.rel_depth >= 0).all()
+    # mmseg's in_index view: the pyramid, coarse to fine
+    assert len(out) == 5 and out[0] is out.bottleneck
+    assert out[4] is out.decoder[3]
 
 
 def test_zoedepth_cli_roundtrip_reproduces_full_model(tmp_path):

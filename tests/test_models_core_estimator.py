@@ -27,7 +27,6 @@ def _build(test_cfg=None, aux=False, **kwargs):
     if aux:
         cfg.model.auxiliary_head = dict(
             type='ZoeUNetSegHead', in_channels=[32] * 5,
-            in_index=[0, 1, 2, 3, 4], input_transform='multiple_select',
             block_channels=[16, 8, 8, 8, 8], num_classes=4,
             ignore_index=255, align_corners=True, norm_cfg=None,
             lambda_dis=0.1, dice_ratio=0.5)

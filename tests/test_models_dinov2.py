@@ -70,9 +70,12 @@ def test_converted_core_reproduces_upstream_tiny_model(vector):
         # upstream's tokens (B, N, C), row-major over the patch grid
         assert _rel(patch_map.flatten(2).transpose(1, 2), ref) < 1e-5
         assert _rel(cls_token, ref_cls) < 1e-5
-    rel_depth = out[-1]
+    rel_depth = out.rel_depth
     assert rel_depth.shape == (1, 1, 42, 70)  # 14x the patch grid
-    assert out[-2].shape == (1, 32, 42, 70)  # out_conv
+    assert out.out_conv.shape == (1, 32, 42, 70)
+    # the pyramid the U-Net branch reads: l4_rn (grid / 2), r4 .. r1
+    assert [tuple(x.shape[-2:]) for x in out.pyramid()] == [
+        (2, 3), (3, 5), (6, 10), (12, 20), (24, 40)]
     assert _rel(rel_depth[:, 0], vector['rel_depth']) < 1e-5
 
 
@@ -135,7 +138,8 @@ def _tiny_metric_model():
     cfg.model.auxiliary_head = None
     cfg.model.backbone = TINY_BACKBONE
     cfg.model.neck = TINY_NECK
-    cfg.model.decode_head.in_channels = [8] * 5 + [32, 1]
+    cfg.model.decode_head.in_channels = 8
+    cfg.model.decode_head.out_conv_channels = 32
     return MODELS.build(cfg.model).eval()
 
 

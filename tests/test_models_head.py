@@ -9,6 +9,7 @@ from mmseg.structures import SegDataSample
 
 from mmzoe.models.decode_heads import ZoeDepthHead
 from mmzoe.models.losses import ZoeSILogLoss
+from mmzoe.models.utils import ZoeCoreOutput
 from mmzoe.models.utils.ckpt_convert import convert_zoedepth_head_keys
 from mmzoe.registry import MODELS
 
@@ -18,7 +19,9 @@ TESTVEC = osp.join(
     osp.dirname(__file__), 'data', 'zoe_head_testvec_s32_seed0.pt')
 
 TINY = dict(
-    in_channels=(16, 12, 12, 12, 12, 8, 1),
+    in_channels=16,
+    decoder_channels=(12, 12, 12, 12),
+    out_conv_channels=8,
     n_bins=8,
     bin_embedding_dim=6,
     n_attractors=(3, 2, 2, 1),
@@ -35,7 +38,8 @@ def tiny_inputs(batch=2, size=32, seed=0):
     feats = [torch.randn(batch, c, h, h, generator=g) for c, h in shapes]
     feats[5] = feats[5].relu()
     rel = torch.rand(batch, 1, s, s, generator=g) * 3
-    return tuple(feats) + (rel, )
+    return ZoeCoreOutput(bottleneck=feats[0], decoder=feats[1:5],
+                         out_conv=feats[5], rel_depth=rel)
 
 
 def rel_err(a, b):
@@ -53,11 +57,12 @@ def test_upstream_test_vector():
     head.eval()
     f = vec['features']
     # rel_depth is (1, 32, 32) as upstream returns it: the head adds the dim
-    inputs = (f['l4_rn'], f['r4'], f['r3'], f['r2'], f['r1'], f['out_conv'],
-              vec['rel_depth'])
+    inputs = ZoeCoreOutput(
+        bottleneck=f['l4_rn'], decoder=(f['r4'], f['r3'], f['r2'], f['r1']),
+        out_conv=f['out_conv'], rel_depth=vec['rel_depth'])
     with torch.no_grad():
         out = head(inputs, return_extras=True)
-        depth = head.predict(inputs, [{}], None)
+        depth = head(inputs)
     for key in ('metric_depth', 'bin_centers', 'probs'):
         assert out[key].shape == vec[key].shape, key
         assert rel_err(out[key], vec[key]) <= 1e-5, (key,
@@ -145,8 +150,10 @@ def test_variants_finite_and_gradients(variant):
 def test_rejects_bad_config():
     with pytest.raises(ValueError, match='bin_centers_type'):
         ZoeDepthHead(**TINY, bin_centers_type='linear')
-    with pytest.raises(ValueError, match='7 inputs'):
-        ZoeDepthHead(in_channels=(256, 256), in_index=(0, 1))
+    with pytest.raises(TypeError, match='bottleneck width'):
+        ZoeDepthHead(in_channels=(256, 256, 256, 256, 256, 32, 1))
+    with pytest.raises(ValueError, match='decoder_channels'):
+        ZoeDepthHead(decoder_channels=(256, 256))
     with pytest.raises(ValueError, match='n_attractors'):
         ZoeDepthHead(**dict(TINY, n_attractors=(4, 2)))
 
@@ -243,7 +250,9 @@ def test_full_size_forward_and_flops():
     g = torch.Generator().manual_seed(0)
     sizes = [(256, 12), (256, 24), (256, 48), (256, 96), (256, 192),
              (32, 384), (1, 384)]
-    inputs = tuple(torch.rand(1, c, s, s, generator=g) for c, s in sizes)
+    f = [torch.rand(1, c, s, s, generator=g) for c, s in sizes]
+    inputs = ZoeCoreOutput(bottleneck=f[0], decoder=f[1:5], out_conv=f[5],
+                           rel_depth=f[6])
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         depth = head(inputs)
     assert depth.shape == (1, 1, 384, 384)

@@ -10,6 +10,7 @@ from mmseg.structures import SegDataSample
 
 import mmzoe  # noqa: F401
 from mmzoe.models.decode_heads import ZoeUNetSegHead
+from mmzoe.models.utils import ZoeCoreOutput
 from mmzoe.registry import MODELS
 
 from test_segdistill_losses import IGNORE, ref_dice, ref_focal
@@ -23,9 +24,10 @@ def _neck_tuple(batch=2, ch=256, size=32, gen=None):
         torch.randn(batch, ch, size // s, size // s, generator=gen)
         for s in (32, 16, 8, 4, 2)
     ]
-    feats.append(torch.randn(batch, 32, size, size, generator=gen))
-    feats.append(torch.rand(batch, 1, size, size, generator=gen))
-    return tuple(feats)
+    return ZoeCoreOutput(
+        bottleneck=feats[0], decoder=feats[1:],
+        out_conv=torch.randn(batch, 32, size, size, generator=gen),
+        rel_depth=torch.rand(batch, 1, size, size, generator=gen))
 
 
 def _count_conv_params(cin, cout, k):
@@ -55,7 +57,6 @@ def test_default_parameter_count_and_structure(mode):
         assert n == sum(p.numel() for p in ZoeUNetSegHead().parameters())
     assert 2.5e6 <= n <= 3.5e6, n
     assert head.num_classes == 14 and head.ignore_index == 255
-    assert head.in_index == [0, 1, 2, 3, 4]
     assert len(head.up_blocks) == 5
     with pytest.raises(ValueError, match='upsample_mode'):
         ZoeUNetSegHead(upsample_mode='nearest')

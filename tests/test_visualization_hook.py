@@ -1,4 +1,4 @@
-"""Tests of the validation panel hook ZoeDepthPanelHook."""
+"""Tests of the panel path: ZoeDepthPanelHook feeding ZoeDepthVisualizer."""
 import os
 import os.path as osp
 from types import SimpleNamespace
@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 import torch
 from mmengine.structures import PixelData
-from mmengine.visualization import Visualizer
 from mmseg.structures import SegDataSample
 
 import mmzoe  # noqa: F401
 from mmzoe.apis import init_model
-from mmzoe.registry import HOOKS
-from mmzoe.visualization import colorize_depth
+from mmzoe.registry import HOOKS, VISUALIZERS
+from mmzoe.visualization import colorize_depth, colorize_relative
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY = osp.join(ROOT, 'configs', '_base_', 'models', 'zoedepth_tiny.py')
@@ -38,9 +37,10 @@ def _batch(n, h=48, w=64, seed=0):
 def _model_and_visualizer(tmp_path, name):
     with pytest.warns(UserWarning):
         model = init_model(TINY)
-    vis = Visualizer.get_instance(
-        name, vis_backends=[dict(type='LocalVisBackend')],
-        save_dir=str(tmp_path / 'vis'))
+    vis = VISUALIZERS.build(dict(
+        type='ZoeDepthVisualizer', name=name, vmax=10,
+        vis_backends=[dict(type='LocalVisBackend')],
+        save_dir=str(tmp_path / 'vis')))
     return model, vis
 
 
@@ -51,10 +51,12 @@ def test_panel_hook_draws_first_n_images(tmp_path):
     hook = HOOKS.build(dict(type='ZoeDepthPanelHook', num_images=3))
     hook.before_val_epoch(runner)
     batches = [_batch(2, seed=0), _batch(2, seed=1)]
+    all_outputs = []
     for idx, batch in enumerate(batches):
         with torch.no_grad():
             outputs = model.val_step(batch)
         hook.after_val_iter(runner, idx, batch, outputs)
+        all_outputs.append(outputs)
     folder = tmp_path / 'log' / 'depth_panels' / 'val_iter_12'
     files = sorted(os.listdir(folder))
     assert files == ['00_img_0.png', '01_img_1.png', '02_img_0.png']
@@ -67,9 +69,18 @@ def test_panel_hook_draws_first_n_images(tmp_path):
     gt = batches[0]['data_samples'][1].gt_depth_map.data[0].numpy()
     gt_tile = body[:, 2 * 68:2 * 68 + 64]  # 4 px separators
     assert np.array_equal(gt_tile, colorize_depth(gt, 0, 10))
+    # the relative tile is the pred_rel_depth of the same forward pass (the
+    # hook switched test_cfg.rel_depth on), not a second model run
+    assert 'pred_rel_depth' in all_outputs[0][1]
+    rel = all_outputs[0][1].pred_rel_depth.data[0].numpy()
+    rel_tile = body[:, 68:68 + 64]
+    assert np.array_equal(
+        rel_tile, colorize_relative(rel))
     # also handed to the visualizer backends
     vis_files = os.listdir(tmp_path / 'vis' / 'vis_data' / 'vis_image')
     assert len(vis_files) == 3
+    # three drawn: the switch is off again (no relative depth for the rest)
+    assert 'rel_depth' not in model.test_cfg
     # a new validation run starts counting again
     hook.before_val_epoch(runner)
     runner.iter = 20
@@ -108,7 +119,8 @@ def test_panel_hook_testing_needs_no_training_loop(tmp_path):
 
 def test_panel_hook_arguments():
     with pytest.raises(ValueError):
-        HOOKS.build(dict(type='ZoeDepthPanelHook', vmin=3, vmax=1))
+        VISUALIZERS.build(dict(type='ZoeDepthVisualizer',
+                               name='zoe_vis_bad', vmin=3, vmax=1))
     with pytest.raises(ValueError):
         HOOKS.build(dict(type='ZoeDepthPanelHook', num_images=-1))
 

@@ -19,14 +19,13 @@ vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='ZoeDepthVisualizer', vmax=10, vis_backends=vis_backends,
     name='visualizer')
-# RGB | relative depth | GT | prediction for the first validation images,
-# fixed 0-10 m inferno range, written through the visualizer's backends.
+# The panels (RGB | relative depth | GT | prediction of the first validation
+# images) are drawn by this visualizer, fed by ZoeDepthPanelHook, the
+# `default_hooks.visualization` of the schedules (and of the eval configs).
 # A NaN/inf gradient or loss skips the optimizer step (logged with its
 # iteration); more than max_skipped_steps in a row stop the run (exit 1),
 # keeping the checkpoints written so far (mmzoe.engine.hooks).
 custom_hooks = [
-    dict(type='ZoeDepthPanelHook', num_images=4, vmin=0, vmax=10,
-         save_files=False),
     dict(type='ZoeDivergenceHook', max_skipped_steps=3),
 ]
 log_processor = dict(by_epoch=True)

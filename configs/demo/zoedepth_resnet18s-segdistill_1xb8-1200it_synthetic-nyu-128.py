@@ -31,7 +31,8 @@ model = dict(
         # map, no rel_depth conditioning of the metric head)
         relative_head=dict(feat_channels=8, final_bias=1.0)),
     decode_head=dict(
-        in_channels=[32, 32, 32, 32, 32, 8, 1],
+        in_channels=32,
+        out_conv_channels=8,
         n_bins=16,
         bin_embedding_dim=16,
         seed_mlp_dim=64,
@@ -45,13 +46,11 @@ model = dict(
 
 data_root = 'work_dirs/demo/data'
 ann_file = 'synthetic_nyu.mat'
-# the demo renders 120x160 frames (--scale 0.25); training reads them at
-# 120x160 (a no-op then; other scales are resized, GT too), the
-# preprocessor resizes to the 128x160 network input; evaluation compares at
-# the GT size
+# the demo renders 120x160 frames (--scale 0.25); the preprocessor resizes
+# them to the 128x160 network input; losses and evaluation compare at the GT
+# size
 train_pipeline = [
-    dict(type='ZoeResize', scale=(120, 160), resize_gt=True),
-    dict(type='ZoeRandomFlip', prob=0.5),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='ZoeColorAug', prob=0.5),
     dict(type='PackSegInputs')
 ]

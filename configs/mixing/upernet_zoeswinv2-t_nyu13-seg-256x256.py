@@ -51,14 +51,14 @@ model = dict(
 dataset_type = 'mmzoe.NYUv2LabeledDataset'
 data_root = 'data/nyu'
 train_pipeline = [
-    dict(type='mmzoe.ZoeResize', scale=(img_size, img_size), resize_gt=True),
-    dict(type='mmzoe.ZoeRandomFlip', prob=0.5),
+    dict(type='Resize', scale=(img_size, img_size), keep_ratio=False),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
     dict(type='mmzoe.ZoeLoadImage'),
-    dict(type='mmzoe.ZoeResize', scale=(img_size, img_size),
-         resize_gt=False),
+    # the image only: the GT stays at full size
+    dict(type='mmzoe.ZoeResize', scale=(img_size, img_size)),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(

@@ -10,4 +10,8 @@ _base_ = [
 ]
 model = dict(test_cfg=dict(mode='whole', flip=True))
 test_cfg = dict(type='TestLoop')
+# depth panels of the first images (tools/test.py --show-dir DIR)
+default_hooks = dict(
+    visualization=dict(
+        type='ZoeDepthPanelHook', num_images=4, save_files=False))
 val_cfg = dict(type='ValLoop')

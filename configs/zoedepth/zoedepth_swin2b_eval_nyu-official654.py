@@ -31,6 +31,10 @@ test_evaluator = dict(
     type='ZoeDepthMetric', min_depth=1e-3, max_depth=10.0, crop='eigen')
 val_evaluator = test_evaluator
 test_cfg = dict(type='TestLoop')
+# depth panels of the first images (tools/test.py --show-dir DIR)
+default_hooks = dict(
+    visualization=dict(
+        type='ZoeDepthPanelHook', num_images=4, save_files=False))
 val_cfg = dict(type='ValLoop')
 # Evaluation only: drop the training set that _base_/datasets/nyu_labeled.py
 # defines (MMEngine's Runner wants train_dataloader, train_cfg and

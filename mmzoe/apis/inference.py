@@ -18,7 +18,6 @@ from typing import Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
@@ -193,49 +192,6 @@ def _make_batch(model: nn.Module, arrays: List[np.ndarray],
     return dict(inputs=inputs, data_samples=samples)
 
 
-def _relative_from_features(model: nn.Module, inputs: torch.Tensor,
-                            flip: bool) -> torch.Tensor:
-    """Relative inverse depth (B x 1 x h x w, network size) from the neck."""
-    feats = model.extract_feat(inputs)
-    if not isinstance(feats, (tuple, list)) or len(feats) != 7:
-        raise RuntimeError(
-            'Relative depth needs a neck returning the 7-tuple of '
-            'ZoeDPTNeck (..., out_conv, rel_depth); this model returns '
-            f'{type(feats).__name__} of length {len(feats)}.')
-    rel = feats[-1]
-    if flip:
-        rel_f = model.extract_feat(inputs.flip(-1))[-1].flip(-1)
-        rel = 0.5 * (rel + rel_f)
-    return rel
-
-
-def relative_depth_from_batch(model: nn.Module, data: dict,
-                              flip: bool = False) -> List[torch.Tensor]:
-    """Relative inverse depth of the core at each image's ``ori_shape``.
-
-    Args:
-        model (nn.Module): A depth estimator whose ``extract_feat`` returns
-            the neck's 7-tuple (the last entry is the relative depth).
-        data (dict): A batch as given to ``model.test_step`` (``inputs``:
-            list of CxHxW images; ``data_samples`` with ``ori_shape``).
-        flip (bool): Average with the horizontally flipped input.
-
-    Returns:
-        list[Tensor]: One HxW tensor per image (bilinear, align_corners=True
-        resize from the network resolution).
-    """
-    processed = model.data_preprocessor(data, False)
-    inputs = processed['inputs']
-    rel = _relative_from_features(model, inputs, flip)
-    out = []
-    for i, sample in enumerate(processed['data_samples']):
-        h, w = sample.metainfo['ori_shape'][:2]
-        out.append(
-            F.interpolate(rel[i:i + 1].float(), size=(h, w),
-                          mode='bilinear', align_corners=True)[0, 0])
-    return out
-
-
 def _name_image(err: NonFiniteError, batch: List[int],
                 paths: List[Optional[str]]) -> NonFiniteError:
     """The error of a NaN prediction, naming the input (file or position
@@ -307,9 +263,8 @@ def inference_depth(model: nn.Module,
     was_training = model.training
     model.eval()
     try:
-        # ZoeDepthEstimator writes pred_rel_depth from the same forward
-        # pass when test_cfg.rel_depth is set; other estimators get a
-        # second pass through the neck (relative_depth_from_batch).
+        # test_cfg.rel_depth: the estimator writes pred_rel_depth, the
+        # core's relative depth of the same forward pass.
         if flip is None:
             flip = bool((getattr(model, 'test_cfg', None) or {}).get(
                 'flip', False))
@@ -325,14 +280,14 @@ def inference_depth(model: nn.Module,
                     raise _name_image(err, idx, paths) from None
                 for i, result in zip(idx, results):
                     depths[i] = _to_numpy(result.pred_depth_map)
-                    if return_relative and 'pred_rel_depth' in result:
+                    if return_relative:
+                        if 'pred_rel_depth' not in result:
+                            raise RuntimeError(
+                                f'{type(model).__name__} wrote no '
+                                'pred_rel_depth with test_cfg.rel_depth=True;'
+                                ' return_relative needs a ZoeDepthEstimator '
+                                '(a core giving ZoeCoreOutput).')
                         rels[i] = _to_numpy(result.pred_rel_depth)
-                if return_relative and any(rels[i] is None for i in idx):
-                    data = _make_batch(model, [arrays[i] for i in idx],
-                                       [paths[i] for i in idx])
-                    rel = relative_depth_from_batch(model, data, flip)
-                    for i, rel_i in zip(idx, rel):
-                        rels[i] = _to_numpy(rel_i)
     finally:
         model.train(was_training)
 

@@ -165,7 +165,8 @@ class DepthExportWrapper(nn.Module):
 
 
 def has_relative_output(model: nn.Module) -> bool:
-    """Whether ``forward_depths(with_rel=True)`` works (7-tuple neck)."""
+    """Whether ``forward_depths(with_rel=True)`` works (a core giving
+    ``ZoeCoreOutput``)."""
     net = getattr(model.data_preprocessor, 'size', None) or (64, 64)
     x = torch.zeros(1, 3, *net, dtype=next(model.parameters()).dtype)
     try:

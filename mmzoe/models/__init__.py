@@ -4,3 +4,4 @@ from .decode_heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .segmentors import *  # noqa: F401,F403
+from .utils.core_output import ZoeCoreOutput  # noqa: F401

@@ -2,7 +2,9 @@
 
 A pixel value ``v`` means ``v / scale`` metres (``scale = 1000``: millimetres);
 ``0`` means invalid / missing. Depths are rounded to the nearest unit and
-clipped to 65535 units (65.535 m at millimetre scale).
+clipped to 65535 units (65.535 m at millimetre scale). Reading is
+:func:`mmzoe.datasets.utils.read_depth_png` (re-exported here), the one depth
+reader of the package.
 """
 import os
 import os.path as osp
@@ -10,6 +12,10 @@ from typing import Union
 
 import cv2
 import numpy as np
+
+from mmzoe.datasets.utils.image_io import read_depth_png
+
+__all__ = ['depth_to_uint16', 'write_depth_png', 'read_depth_png']
 
 PathLike = Union[str, os.PathLike]
 
@@ -57,28 +63,3 @@ def write_depth_png(path: PathLike,
     os.makedirs(folder, exist_ok=True)
     if not cv2.imwrite(path, depth_to_uint16(depth, scale)):
         raise OSError(f'{path}: could not write the depth PNG.')
-
-
-def read_depth_png(path: PathLike, scale: float = 1000.0) -> np.ndarray:
-    """Read a uint16 depth PNG into float32 metres (0 stays 0 = invalid).
-
-    Args:
-        path (str | PathLike): A single-channel 16-bit PNG file.
-        scale (float): Units per metre. Defaults to 1000 (millimetres).
-
-    Returns:
-        np.ndarray: HxW float32 depth in metres.
-    """
-    path = os.fspath(path)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: depth file not found.')
-    raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if raw is None:
-        raise ValueError(f'{path}: not a readable image file.')
-    if raw.ndim != 2:
-        raise ValueError(f'{path}: a depth PNG must have one channel, got '
-                         f'shape {raw.shape}.')
-    if raw.dtype != np.uint16:
-        raise ValueError(f'{path}: a depth PNG must be 16-bit (uint16 '
-                         f'{1000.0 / scale:g} mm units), got {raw.dtype}.')
-    return (raw.astype(np.float64) / scale).astype(np.float32)

@@ -17,7 +17,8 @@ model = dict(
         reassemble=dict(in_channels=24, out_channels=(8, 16, 24, 24)),
         relative_head=dict(feat_channels=8)),
     decode_head=dict(
-        in_channels=[16, 16, 16, 16, 16, 8, 1],
+        in_channels=16,
+        out_conv_channels=8,
         n_bins=16,
         bin_embedding_dim=16,
         n_attractors=[4, 2, 2, 1],

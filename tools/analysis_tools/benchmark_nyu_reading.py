@@ -32,7 +32,7 @@ def main():
     pipeline = []
     if args.train_pipeline:
         pipeline = [dict(type='ZoeRandomRotate', degree=1.0),
-                    dict(type='ZoeRandomFlip', prob=0.5),
+                    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
                     dict(type='ZoeColorAug', prob=0.5)]
     pipeline.append(dict(type='PackSegInputs'))
     ds = NYUv2LabeledDataset(

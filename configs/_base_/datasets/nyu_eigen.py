@@ -16,7 +16,7 @@ num_workers = 2
 
 train_pipeline = [
     dict(type='ZoeRandomRotate', degree=1.0, prob=1.0),
-    dict(type='ZoeRandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='ZoeColorAug', prob=0.5, gamma_range=(0.9, 1.1),
          brightness_range=(0.75, 1.25), color_range=(0.9, 1.1)),
     dict(type='PackSegInputs'),

@@ -22,7 +22,7 @@ train_pipeline = [
     # flip p=0.5, colour augmentation p=0.5. No GT resize: the data
     # preprocessor resizes the image to the network size.
     dict(type='ZoeRandomRotate', degree=1.0, prob=1.0),
-    dict(type='ZoeRandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='ZoeColorAug', prob=0.5, gamma_range=(0.9, 1.1),
          brightness_range=(0.75, 1.25), color_range=(0.9, 1.1)),
     dict(type='PackSegInputs'),

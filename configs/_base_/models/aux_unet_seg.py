@@ -16,9 +16,8 @@
 # ignore). tools/publish_model.py strips auxiliary_head.* from checkpoints.
 aux_unet_seg_head = dict(
     type='ZoeUNetSegHead',
-    in_channels=[256, 256, 256, 256, 256],  # l4_rn, r4, r3, r2, r1
-    in_index=[0, 1, 2, 3, 4],
-    input_transform='multiple_select',
+    # widths of ZoeCoreOutput.pyramid(): bottleneck (l4_rn), r4, r3, r2, r1
+    in_channels=[256, 256, 256, 256, 256],
     block_channels=[256, 128, 64, 32, 16],
     # U-Net up-convolution (2x2 stride-2 transposed conv): 3.49 M parameters,
     # whole SwinV2-B model 105.3 M; 'bilinear': 2.87 M, no learned upsampling

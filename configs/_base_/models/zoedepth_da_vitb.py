@@ -9,4 +9,4 @@ model = dict(
         in_channels=[96, 192, 384, 768],
         channels=da_features,
         reassemble=dict(in_channels=768, out_channels=(96, 192, 384, 768))),
-    decode_head=dict(in_channels=[da_features] * 5 + [32, 1]))
+    decode_head=dict(in_channels=da_features))

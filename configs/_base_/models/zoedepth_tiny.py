@@ -32,8 +32,8 @@ model = dict(
             type='ZoeRelativeDepthHead', feat_channels=8, non_negative=True)),
     decode_head=dict(
         type='ZoeDepthHead',
-        in_channels=[32, 32, 32, 32, 32, 8, 1],
-        in_index=[0, 1, 2, 3, 4, 5, 6],
+        in_channels=32,
+        out_conv_channels=8,
         n_bins=16,
         bin_embedding_dim=16,
         n_attractors=[4, 2, 2, 1],

@@ -61,4 +61,8 @@ default_hooks = dict(
         save_best='abs_rel',
         rule='less'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    # mmseg's visualization hook for depth: panels of the first 4 images of
+    # each validation, drawn by the ZoeDepthVisualizer (fixed 0-10 m range)
+    # with the relative depth of the same forward pass
+    visualization=dict(
+        type='ZoeDepthPanelHook', num_images=4, save_files=False))

@@ -1,9 +1,5 @@
-from .geometric import (ZoeRandomCrop, ZoeRandomFlip, ZoeRandomRotate,
-                        ZoeResize)
+from .geometric import ZoeRandomRotate, ZoeResize
 from .loading import ZoeLoadImage
 from .photometric import ZoeColorAug
 
-__all__ = [
-    'ZoeRandomCrop', 'ZoeRandomFlip', 'ZoeRandomRotate', 'ZoeResize',
-    'ZoeColorAug', 'ZoeLoadImage'
-]
+__all__ = ['ZoeRandomRotate', 'ZoeResize', 'ZoeColorAug', 'ZoeLoadImage']

@@ -12,7 +12,6 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
-from mmseg.datasets.transforms import RandomFlip as MMSegRandomFlip
 
 from mmzoe.registry import TRANSFORMS
 
@@ -123,88 +122,28 @@ class ZoeRandomRotate(BaseTransform):
 
 
 @TRANSFORMS.register_module()
-class ZoeRandomCrop(BaseTransform):
-    """Random crop of the image and every map in ``seg_fields``.
-
-    Args:
-        crop_size (int | tuple[int, int]): output (h, w). An image smaller
-            than this raises a ValueError naming the image.
-    """
-
-    def __init__(self, crop_size: Union[int, Sequence[int]]) -> None:
-        self.crop_size = _pair(crop_size, 'crop_size')
-
-    @cache_randomness
-    def _offsets(self, h: int, w: int) -> Tuple[int, int]:
-        ch, cw = self.crop_size
-        return (np.random.randint(0, h - ch + 1),
-                np.random.randint(0, w - cw + 1))
-
-    def transform(self, results: dict) -> dict:
-        h, w = results['img'].shape[:2]
-        ch, cw = self.crop_size
-        if h < ch or w < cw:
-            raise ValueError(
-                f'{results.get("img_path", "<image>")}: image {(h, w)} is '
-                f'smaller than crop_size {self.crop_size}')
-        y0, x0 = self._offsets(h, w)
-        results['img'] = results['img'][y0:y0 + ch, x0:x0 + cw].copy()
-        for key in results.get('seg_fields', []):
-            if results.get(key) is not None:
-                results[key] = results[key][y0:y0 + ch, x0:x0 + cw].copy()
-        results['img_shape'] = (ch, cw)
-        results['crop_bbox'] = (y0, y0 + ch, x0, x0 + cw)
-        return results
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(crop_size={self.crop_size})'
-
-
-@TRANSFORMS.register_module()
-class ZoeRandomFlip(MMSegRandomFlip):
-    """Horizontal flip with p = 0.5 (ZoeDepth's default) of the image and
-    every map in ``seg_fields`` (depth included).
-
-    A thin default-setting subclass of mmseg's ``RandomFlip`` (which already
-    flips all ``seg_fields``); ``type='RandomFlip'`` works the same.
-
-    Args:
-        prob (float): flip probability. Defaults to 0.5.
-        direction (str): flip direction. Defaults to 'horizontal'.
-        **kwargs: other ``RandomFlip`` arguments.
-    """
-
-    def __init__(self,
-                 prob: float = 0.5,
-                 direction: str = 'horizontal',
-                 **kwargs) -> None:
-        super().__init__(prob=prob, direction=direction, **kwargs)
-
-
-@TRANSFORMS.register_module()
 class ZoeResize(BaseTransform):
-    """Resize the image (bilinear) and, optionally, the maps in
-    ``seg_fields`` (nearest) to a fixed size.
+    """Resize the image only (the ground truth keeps its size).
 
-    The default mmzoe pipelines do **not** use it: the data preprocessor
-    resizes the image for the network and ground truth stays at full
-    resolution. Use it for pipelines that must resize the ground truth too.
+    For pipelines whose model needs a fixed input size while evaluation
+    compares at the full ground-truth resolution (a plain mmseg model with
+    ``SegDataPreProcessor``, which pads but does not resize). To resize the
+    ground truth together with the image use mmseg's ``Resize`` (nearest
+    for every map in ``seg_fields``, depth included). The mmzoe depth
+    configs need neither: ``ZoeDepthDataPreProcessor`` resizes the image
+    for the network.
 
     Args:
         scale (int | tuple[int, int]): output size (h, w).
-        resize_gt (bool): also resize the maps in ``seg_fields``.
-            Defaults to True.
         interpolation (str): image interpolation. Defaults to 'bilinear'.
     """
 
     def __init__(self,
                  scale: Union[int, Sequence[int]],
-                 resize_gt: bool = True,
                  interpolation: str = 'bilinear') -> None:
         self.scale = _pair(scale, 'scale')
         if interpolation not in _INTERP:
             raise ValueError(f'interpolation must be one of {list(_INTERP)}')
-        self.resize_gt = resize_gt
         self.interpolation = interpolation
 
     def transform(self, results: dict) -> dict:
@@ -213,16 +152,9 @@ class ZoeResize(BaseTransform):
         results['img'] = cv2.resize(
             results['img'], (ow, oh),
             interpolation=_INTERP[self.interpolation])
-        if self.resize_gt:
-            for key in results.get('seg_fields', []):
-                if results.get(key) is not None:
-                    results[key] = cv2.resize(
-                        results[key], (ow, oh),
-                        interpolation=cv2.INTER_NEAREST)
         results['img_shape'] = (oh, ow)
         results['scale_factor'] = (ow / w, oh / h)
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(scale={self.scale}, '
-                f'resize_gt={self.resize_gt})')
+        return f'{self.__class__.__name__}(scale={self.scale})'

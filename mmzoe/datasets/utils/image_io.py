@@ -6,8 +6,9 @@ colour images, shared by the datasets (:func:`read_rgb`) and the inference
 API (``mmzoe.apis.load_rgb_image``, ``tools/infer.py``).
 """
 import io
+import os
 import os.path as osp
-from typing import Optional
+from typing import Optional, Union
 
 import mmcv
 import numpy as np
@@ -125,15 +126,43 @@ def read_rgb(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
     return decode_rgb(_get_bytes(path, 'RGB', backend_args), path)
 
 
-def read_depth_png(path: str,
-                   scale: float = 1000.0,
-                   backend_args: Optional[dict] = None) -> np.ndarray:
-    """Read a single-channel 16-bit (or 8-bit) depth PNG as metres.
+def decode_depth_png(data: bytes, name: str,
+                     scale: float = 1000.0) -> np.ndarray:
+    """Decode the bytes of a single-channel 16-bit depth PNG as metres.
 
-    ``metres = value / scale``; 0 stays 0 (= missing).
+    ``metres = value / scale`` (float32); 0 stays 0 (= missing). The one
+    rule for depth files: the datasets, the BTS-export emulation, the tools
+    and tests all read depth through it.
 
     Args:
-        path (str): depth PNG path.
+        data (bytes): The file's bytes.
+        name (str): The file (path or URI), for the messages.
+        scale (float): Stored units per metre (1000 for millimetres).
+            Defaults to 1000.
+
+    Returns:
+        np.ndarray: HxW float32 depth in metres.
+    """
+    if scale <= 0:
+        raise ValueError(f'depth scale must be > 0, got {scale}')
+    arr = _decode(data, name, 'depth', 'unchanged')
+    if arr.ndim != 2:
+        raise ValueError(f'{name}: a depth PNG must have one channel, got '
+                         f'shape {arr.shape}')
+    if arr.dtype != np.uint16:
+        raise ValueError(f'{name}: a depth PNG must be 16-bit (uint16 '
+                         f'{1000.0 / scale:g} mm units), got {arr.dtype}')
+    return (arr.astype(np.float32) / np.float32(scale)).astype(np.float32)
+
+
+def read_depth_png(path: Union[str, os.PathLike],
+                   scale: float = 1000.0,
+                   backend_args: Optional[dict] = None) -> np.ndarray:
+    """Read a single-channel 16-bit depth PNG as metres
+    (:func:`decode_depth_png`).
+
+    Args:
+        path (str | PathLike): depth PNG path.
         scale (float): stored units per metre (1000 for millimetres).
             Defaults to 1000.
         backend_args (dict, optional): mmengine file back-end arguments.
@@ -141,17 +170,9 @@ def read_depth_png(path: str,
     Returns:
         np.ndarray: HxW float32 depth in metres.
     """
-    if scale <= 0:
-        raise ValueError(f'depth scale must be > 0, got {scale}')
-    arr = _decode(_get_bytes(path, 'depth', backend_args), path, 'depth',
-                  'unchanged')
-    if arr.ndim != 2:
-        raise ValueError(f'{path}: depth PNG must have one channel, got '
-                         f'shape {arr.shape}')
-    if arr.dtype not in (np.uint16, np.uint8):
-        raise ValueError(f'{path}: depth PNG must be uint16 (or uint8), got '
-                         f'{arr.dtype}')
-    return (arr.astype(np.float32) / np.float32(scale)).astype(np.float32)
+    path = os.fspath(path)
+    return decode_depth_png(_get_bytes(path, 'depth', backend_args), path,
+                            scale)
 
 
 def read_label_png(path: str,

@@ -18,8 +18,9 @@ export:
 
 A loader then gets ``rgb`` = the decoded JPEG and depth = ``png / 1000``
 metres. :func:`bts_encode_frame` produces the two files' bytes,
-:func:`bts_decode_frame` reads them back the way mmzoe's image-file datasets
-read files (OpenCV decoder, BGR -> RGB; uint16 / 1000 in float32), so a sample
+:func:`bts_decode_frame` reads them back with the readers of mmzoe's
+image-file datasets (``decode_rgb``, ``decode_depth_png``: uint16 / 1000 in
+float32), so a sample
 of ``NYUv2LabeledDataset(bts_export=True)`` equals what
 ``NYUEigenDataset`` reads from the converted folder
 (``tools/dataset_converters/nyu_labeled_to_bts.py``), bit for bit.
@@ -27,8 +28,9 @@ of ``NYUv2LabeledDataset(bts_export=True)`` equals what
 from typing import Tuple
 
 import cv2
-import mmcv
 import numpy as np
+
+from .image_io import decode_depth_png, decode_rgb
 
 #: Rows / columns ``[start, stop)`` of the RGB image the export keeps.
 BTS_RGB_ROWS = (7, 474)
@@ -110,13 +112,8 @@ def bts_decode_frame(jpg: bytes,
         tuple[np.ndarray, np.ndarray]: HxWx3 uint8 RGB and HxW float32
         metres (0 = missing).
     """
-    rgb = mmcv.imfrombytes(jpg, flag='color', channel_order='rgb',
-                           backend='cv2')
-    mm = mmcv.imfrombytes(png, flag='unchanged', backend='cv2')
-    if rgb is None or mm is None or mm.dtype != np.uint16:
-        raise ValueError(f'{source}: not a BTS export JPEG + uint16 PNG')
-    depth = mm.astype(np.float32) / np.float32(BTS_DEPTH_SCALE)
-    return np.ascontiguousarray(rgb), depth.astype(np.float32)
+    return (decode_rgb(jpg, f'{source} (JPEG)'),
+            decode_depth_png(png, f'{source} (depth PNG)', BTS_DEPTH_SCALE))
 
 
 def bts_export_sample(rgb: np.ndarray,

@@ -1,4 +1,4 @@
-"""Save RGB | relative | GT | prediction panels of a few validation images."""
+"""Hand the first validation/test samples to the depth visualizer."""
 import os
 import os.path as osp
 from typing import Optional, Sequence
@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 from mmengine.dist import is_main_process
-from mmengine.hooks import Hook
+from mmseg.engine.hooks import SegVisualizationHook
 
 from mmzoe.registry import HOOKS
 
@@ -16,59 +16,110 @@ def _unwrap(model):
 
 
 @HOOKS.register_module()
-class ZoeDepthPanelHook(Hook):
-    """Draw depth panels for the first ``num_images`` validation samples.
+class ZoeDepthPanelHook(SegVisualizationHook):
+    """mmseg's visualization hook for depth: panels of the first images.
 
-    Each validation (and test) run draws ``RGB | relative depth | GT |
-    prediction`` panels with the FIXED metric colour range ``[vmin, vmax]``
-    for GT and prediction (so panels of different runs compare by eye). The
-    RGB tile is the image fed to the model (from ``data_batch['inputs']``, so
-    it works for datasets without image files, e.g. NYU ``.mat``). Panels go
-    to ``runner.visualizer.add_image`` (every configured vis backend) and,
-    as PNG files, to ``{out_dir}/val_iter_{iter}/`` or ``{out_dir}/test/``
-    (``out_dir`` defaults to ``{runner.log_dir}/depth_panels``). Testing never
-    reads ``runner.iter``: in a test-only run that would build the training
-    loop, and with it the training data set. Only the main process draws.
+    The one panel path of mmzoe: this hook hands samples to the runner's
+    visualizer (``ZoeDepthVisualizer`` in the shipped configs), whose
+    ``add_datasample`` draws ``RGB | relative depth | GT | prediction`` with
+    a fixed metric range (the visualizer's ``vmin``/``vmax``). It replaces
+    mmseg's ``SegVisualizationHook`` in ``default_hooks.visualization``, so
+    ``tools/test.py --show/--show-dir`` drive it as they drive mmseg's, with
+    three differences:
+
+    * the RGB tile is the image fed to the model (``data_batch['inputs']``),
+      so data sets without image files (NYU ``.mat``) work;
+    * each validation (and test) run draws its first ``num_images`` samples
+      (``interval`` is not used);
+    * the relative-depth tile is the ``pred_rel_depth`` of the same forward
+      pass: while panels are still to be drawn the hook sets the model's
+      ``test_cfg.rel_depth`` (restored afterwards), so the estimator writes
+      the core's ``ZoeCoreOutput.rel_depth`` into the predictions.
+
+    Panels go to the visualizer's backends (validation: step
+    ``runner.iter``; testing: step 0, never reading ``runner.iter``, which
+    in a test-only run would build the training loop) and, with
+    ``save_files``, as PNG files to ``{out_dir}/val_iter_{iter}/`` or
+    ``{out_dir}/test/`` (``out_dir`` defaults to
+    ``{runner.log_dir}/depth_panels``). Only the main process draws.
 
     Args:
-        num_images (int): Samples drawn per validation run. Defaults to 4.
-        vmin (float): Metric range start in metres. Defaults to 0.
-        vmax (float): Metric range end in metres. Defaults to 10.
-        with_relative (bool): Add the core's relative-depth tile (one extra
-            forward pass per drawn image). Defaults to True.
+        draw (bool): Draw at all. Defaults to True.
+        num_images (int): Samples drawn per validation/test run.
+            Defaults to 4.
+        with_relative (bool): Ask the model for its relative depth (the
+            ``relative`` tile). Defaults to True.
         out_dir (str, optional): Folder for the PNG files.
-        save_files (bool): Write PNG files besides the visualizer.
-            Defaults to True.
+        save_files (bool): Also write PNG files. Defaults to True.
+        interval (int): Kept for ``SegVisualizationHook``; not used.
+        show (bool): Display the panels. Defaults to False.
+        wait_time (float): Display time in seconds. Defaults to 0.
+        backend_args (dict, optional): Kept for ``SegVisualizationHook``.
     """
 
     priority = 'NORMAL'
 
     def __init__(self,
+                 draw: bool = True,
                  num_images: int = 4,
-                 vmin: float = 0.0,
-                 vmax: float = 10.0,
                  with_relative: bool = True,
                  out_dir: Optional[str] = None,
-                 save_files: bool = True) -> None:
+                 save_files: bool = True,
+                 interval: int = 1,
+                 show: bool = False,
+                 wait_time: float = 0.,
+                 backend_args: Optional[dict] = None) -> None:
         if num_images < 0:
             raise ValueError(f'num_images must be >= 0, got {num_images}.')
-        if not vmax > vmin:
-            raise ValueError(f'vmax ({vmax}) must be larger than vmin '
-                             f'({vmin}).')
+        super().__init__(
+            draw=draw,
+            interval=interval,
+            show=show,
+            wait_time=wait_time,
+            backend_args=backend_args)
         self.num_images = num_images
-        self.vmin = vmin
-        self.vmax = vmax
         self.with_relative = with_relative
         self.out_dir = out_dir
         self.save_files = save_files
         self._drawn = 0
+        self._saved_rel: Optional[tuple] = None
+
+    # ------------------------------------------------ relative depth switch
+    def _ask_relative(self, runner) -> None:
+        test_cfg = getattr(_unwrap(runner.model), 'test_cfg', None)
+        if not (self.draw and self.with_relative and self.num_images > 0) \
+                or test_cfg is None or self._saved_rel is not None:
+            return
+        self._saved_rel = ('rel_depth' in test_cfg,
+                           test_cfg.get('rel_depth', None))
+        test_cfg['rel_depth'] = True
+
+    def _restore_relative(self, runner) -> None:
+        if self._saved_rel is None:
+            return
+        test_cfg = _unwrap(runner.model).test_cfg
+        had, old = self._saved_rel
+        if had:
+            test_cfg['rel_depth'] = old
+        else:
+            test_cfg.pop('rel_depth', None)
+        self._saved_rel = None
 
     def before_val_epoch(self, runner) -> None:
         self._drawn = 0
+        self._ask_relative(runner)
 
     def before_test_epoch(self, runner) -> None:
         self._drawn = 0
+        self._ask_relative(runner)
 
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self._restore_relative(runner)
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self._restore_relative(runner)
+
+    # ------------------------------------------------------------- drawing
     def after_val_iter(self, runner, batch_idx: int, data_batch=None,
                        outputs: Optional[Sequence] = None) -> None:
         self._draw(runner, data_batch, outputs, 'val')
@@ -77,7 +128,8 @@ class ZoeDepthPanelHook(Hook):
                         outputs: Optional[Sequence] = None) -> None:
         self._draw(runner, data_batch, outputs, 'test')
 
-    def _rgb(self, model, img: torch.Tensor) -> np.ndarray:
+    @staticmethod
+    def _rgb(model, img: torch.Tensor) -> np.ndarray:
         array = img.detach().cpu()
         if array.dtype != torch.uint8:
             array = array.float().clamp(0, 255).round().to(torch.uint8)
@@ -88,56 +140,39 @@ class ZoeDepthPanelHook(Hook):
             array = array[..., ::-1]
         return np.ascontiguousarray(array[..., :3])
 
-    @torch.no_grad()
-    def _relative(self, model, img: torch.Tensor,
-                  sample) -> Optional[np.ndarray]:
-        from mmzoe.apis.inference import relative_depth_from_batch
-        data = dict(inputs=[img], data_samples=[sample.clone()])
-        rel = relative_depth_from_batch(model, data, flip=False)[0]
-        return rel.cpu().numpy()
-
     def _draw(self, runner, data_batch, outputs, mode: str) -> None:
-        if (self._drawn >= self.num_images or not outputs
-                or data_batch is None or not is_main_process()):
+        if not self.draw or self._drawn >= self.num_images:
             return
-        from mmzoe.visualization import make_depth_panel
+        if outputs and data_batch is not None and is_main_process():
+            self._draw_samples(runner, data_batch, outputs, mode)
+        if self._drawn >= self.num_images:  # done: stop asking
+            self._restore_relative(runner)
 
+    def _draw_samples(self, runner, data_batch, outputs, mode: str) -> None:
         model = _unwrap(runner.model)
-        inputs = data_batch['inputs']
+        visualizer = getattr(runner, 'visualizer', None) or self._visualizer
         out_dir = self.out_dir or osp.join(runner.log_dir, 'depth_panels')
         if mode == 'test':
             step, folder = 0, osp.join(out_dir, 'test')
         else:
             step = runner.iter
             folder = osp.join(out_dir, f'{mode}_iter_{step}')
-        for img, sample in zip(inputs, outputs):
+        for img, sample in zip(data_batch['inputs'], outputs):
             if self._drawn >= self.num_images:
                 break
             if 'pred_depth_map' not in sample:
                 continue
             rgb = self._rgb(model, img)
-            pred = sample.pred_depth_map.data.detach().float().cpu().numpy()
-            gt = None
-            if 'gt_depth_map' in sample:
-                gt = sample.gt_depth_map.data.detach().float().cpu().numpy()
-                gt_shape = sample.metainfo.get('gt_depth_map_shape')
-                if gt_shape is not None:  # drop batch padding
-                    gt = gt[..., :gt_shape[0], :gt_shape[1]]
-            rel = None
-            if self.with_relative and 'pred_rel_depth' in sample:
-                rel = sample.pred_rel_depth.data.detach().float().cpu().numpy()
-            elif self.with_relative:
-                rel = self._relative(model, img, sample)
-            panel = make_depth_panel(rgb, pred, rel_depth=rel, gt_depth=gt,
-                                     vmin=self.vmin, vmax=self.vmax)
             img_path = sample.metainfo.get('img_path', None)
             base = (osp.splitext(osp.basename(str(img_path)))[0]
                     if img_path else 'sample')
             name = f'{self._drawn:02d}_{base}'
-            runner.visualizer.add_image(f'{mode}_{name}', panel, step=step)
+            visualizer.add_datasample(
+                f'{mode}_{name}', rgb, data_sample=sample, show=self.show,
+                wait_time=self.wait_time, step=step)
             if self.save_files:
-                import cv2
                 os.makedirs(folder, exist_ok=True)
-                cv2.imwrite(osp.join(folder, f'{name}.png'),
-                            np.ascontiguousarray(panel[..., ::-1]))
+                visualizer.add_datasample(
+                    name, rgb, data_sample=sample,
+                    out_file=osp.join(folder, f'{name}.png'))
             self._drawn += 1

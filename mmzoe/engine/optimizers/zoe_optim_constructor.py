@@ -18,7 +18,8 @@ class ZoeDepthOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     1. ``encoder``: backbone parameters without ``relative_position`` in the
        name, lr / ``encoder_lr_factor`` (10 upstream);
     2. ``pos_enc``: backbone parameters with ``relative_position`` in the name,
-       lr / ``pos_enc_lr_factor`` (10; empty for SwinV2, which has none);
+       lr / ``pos_enc_lr_factor`` (10). Empty, and dropped, for SwinV2 and
+       CNN cores; BEiT cores' ``relative_position_bias_table`` land here;
     3. ``decoder``: the DPT neck and relative-depth head (``neck.*``),
        lr / ``decoder_lr_factor`` (upstream's ``midas_lr_factor``, 1 for NYU);
     4. ``head``: everything else (metric head, auxiliary head), lr.

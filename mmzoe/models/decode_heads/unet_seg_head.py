@@ -1,6 +1,5 @@
 """U-Net style segmentation head: the training-only distillation branch."""
-import warnings
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -12,6 +11,9 @@ from mmseg.utils import ConfigType, OptConfigType, SampleList
 from torch import Tensor
 
 from mmzoe.registry import MODELS
+from ..utils.core_output import ZoeCoreOutput
+from .loss_build import (qualify_loss_cfgs, quiet_base_head_init,
+                         sum_losses)
 
 
 class _ZoeUNetUpBlock(nn.Module):
@@ -96,11 +98,13 @@ class ZoeUNetSegHead(BaseDecodeHead):
     depth model and never run at inference (``DepthEstimator.predict`` does
     not call auxiliary heads), so inference cost equals plain ZoeDepth.
 
-    Inputs (``in_index=[0, 1, 2, 3, 4]``, ``input_transform=
-    'multiple_select'``) are the first five tensors of ``ZoeDPTNeck``'s output
-    tuple: ``f0 = l4_rn`` (1/32), ``f1 = r4`` (1/16), ``f2 = r3`` (1/8),
+    Inputs are the multi-scale pyramid of the core's
+    :class:`~mmzoe.models.utils.ZoeCoreOutput`
+    (:meth:`~mmzoe.models.utils.ZoeCoreOutput.pyramid`, read by name):
+    ``f0 = bottleneck`` (l4_rn, 1/32), ``f1 = r4`` (1/16), ``f2 = r3`` (1/8),
     ``f3 = r2`` (1/4), ``f4 = r1`` (1/2), 256 channels each for the SwinV2-B
-    core. With ``block_channels = (c1, ..., c5)`` the five up blocks are::
+    core. A plain sequence of maps, coarse to fine, works too. With
+    ``block_channels = (c1, ..., c5)`` the five up blocks are::
 
         block 1: up(f0) -> 1/16, cat f1 (r4), 2x(3x3 conv+ReLU) -> c1 @ 1/16
         block 2: up(x)  -> 1/8,  cat f2 (r3), 2x(3x3 conv+ReLU) -> c2 @ 1/8
@@ -141,17 +145,15 @@ class ZoeUNetSegHead(BaseDecodeHead):
     and labels stay aligned; the padding (255) is ignored by the losses.
 
     Args:
-        in_channels (Sequence[int]): Channels of the selected inputs, from the
-            lowest resolution up. Defaults to ``(256,) * 5``.
+        in_channels (Sequence[int]): Channels of the pyramid levels, from the
+            lowest resolution up (one per level: five for a ZoeCoreOutput).
+            Defaults to ``(256,) * 5``.
         block_channels (Sequence[int]): Output widths of the up blocks, one
             per input. Defaults to ``(256, 128, 64, 32, 16)``.
         upsample_mode (str): ``'deconv'`` (learned 2x2 stride-2 transposed
             conv) or ``'bilinear'``. Defaults to ``'deconv'``.
         num_classes (int): Number of classes (NYU-14: class 0 "unknown" is a
             real class). Defaults to 14.
-        in_index (Sequence[int]): Indices into the neck's output tuple.
-            Defaults to ``(0, 1, 2, 3, 4)``.
-        input_transform (str): Must be ``'multiple_select'``.
         lambda_dis (float, optional): Weight of ``L_seg`` relative to the
             depth loss; None means 0.1 (when ``loss_decode`` is None).
         dice_ratio (float, optional): ``a`` in ``a * Dice + (1 - a) * Focal``,
@@ -177,8 +179,6 @@ class ZoeUNetSegHead(BaseDecodeHead):
                  block_channels: Sequence[int] = (256, 128, 64, 32, 16),
                  upsample_mode: str = 'deconv',
                  num_classes: int = 14,
-                 in_index: Sequence[int] = (0, 1, 2, 3, 4),
-                 input_transform: str = 'multiple_select',
                  lambda_dis: Optional[float] = None,
                  dice_ratio: Optional[float] = None,
                  dice_cfg: Optional[dict] = None,
@@ -190,11 +190,13 @@ class ZoeUNetSegHead(BaseDecodeHead):
                  init_cfg=dict(
                      type='Normal', std=0.01, override=dict(name='conv_seg')),
                  **kwargs) -> None:
-        if input_transform != 'multiple_select':
-            raise ValueError('ZoeUNetSegHead needs input_transform='
-                             f"'multiple_select', got {input_transform!r}")
+        legacy = sorted({'in_index', 'input_transform'} & set(kwargs))
+        if legacy:
+            raise ValueError(
+                f'ZoeUNetSegHead: {legacy} are gone: the head reads the '
+                "pyramid of the core's ZoeCoreOutput by name; remove them "
+                'from the config')
         in_channels = list(in_channels)
-        in_index = list(in_index)
         block_channels = list(block_channels)
         if len(block_channels) != len(in_channels) or len(in_channels) < 1:
             raise ValueError(
@@ -212,17 +214,16 @@ class ZoeUNetSegHead(BaseDecodeHead):
             raise ValueError(
                 'ZoeUNetSegHead: give either loss_decode or lambda_dis/'
                 'dice_ratio/dice_cfg/focal_cfg, not both')
-        with warnings.catch_warnings():
-            # BaseDecodeHead builds its losses with mmseg's own deprecated
-            # build_loss helper (mmseg-internal).
-            warnings.filterwarnings('ignore', message='``build_loss``')
+        with quiet_base_head_init():
+            # BaseDecodeHead's multiple_select bookkeeping keeps the list of
+            # widths; the selection itself is by name (forward).
             super().__init__(
                 in_channels,
                 block_channels[-1],
                 num_classes=num_classes,
-                in_index=in_index,
-                input_transform=input_transform,
-                loss_decode=loss_decode,
+                in_index=list(range(len(in_channels))),
+                input_transform='multiple_select',
+                loss_decode=qualify_loss_cfgs(loss_decode),
                 dropout_ratio=dropout_ratio,
                 align_corners=align_corners,
                 ignore_index=ignore_index,
@@ -282,23 +283,29 @@ class ZoeUNetSegHead(BaseDecodeHead):
                 **focal),
         ]
 
-    def forward(self, inputs: Tuple[Tensor, ...]) -> Tensor:
-        """Compute logits at twice the resolution of the last input.
+    def forward(self, inputs: Union[ZoeCoreOutput, Sequence[Tensor]]
+                ) -> Tensor:
+        """Compute logits at twice the resolution of the finest level.
 
         Args:
-            inputs (tuple[Tensor]): The neck's output tuple (all of it; the
-                head selects ``in_index``).
+            inputs (ZoeCoreOutput | Sequence[Tensor]): The core's output (its
+                :meth:`~mmzoe.models.utils.ZoeCoreOutput.pyramid` is used) or
+                the pyramid itself, coarse to fine.
 
         Returns:
             Tensor: Logits (N, num_classes, 2*h, 2*w) with (h, w) the size of
-            the last selected input (the network input size for the DPT
-            neck).
+            the finest level (the network input size for the DPT neck).
         """
-        feats = self._transform_inputs(inputs)
+        feats = inputs.pyramid() if isinstance(inputs, ZoeCoreOutput) \
+            else tuple(inputs)
+        if len(feats) != len(self.in_channels):
+            raise ValueError(
+                f'ZoeUNetSegHead: got {len(feats)} pyramid levels, '
+                f'in_channels has {len(self.in_channels)}')
         for i, (feat, ch) in enumerate(zip(feats, self.in_channels)):
             if feat.shape[1] != ch:
                 raise ValueError(
-                    f'ZoeUNetSegHead: input {self.in_index[i]} has '
+                    f'ZoeUNetSegHead: pyramid level {i} has '
                     f'{feat.shape[1]} channels, expected {ch}')
         x = feats[0]
         for i, block in enumerate(self.up_blocks):
@@ -374,18 +381,10 @@ class ZoeUNetSegHead(BaseDecodeHead):
         weight = None
         if self.sampler is not None:
             weight = self.sampler.sample(logits, labels.unsqueeze(1))
-        if isinstance(self.loss_decode, nn.ModuleList):
-            losses_decode = list(self.loss_decode)
-        else:
-            losses_decode = [self.loss_decode]
-        losses: Dict[str, Tensor] = {}
-        for loss_fn in losses_decode:
-            value = loss_fn(
-                logits, labels, weight=weight, ignore_index=self.ignore_index)
-            if loss_fn.loss_name in losses:
-                losses[loss_fn.loss_name] = losses[loss_fn.loss_name] + value
-            else:
-                losses[loss_fn.loss_name] = value
+        losses = sum_losses(
+            self.loss_decode, lambda loss_fn: loss_fn(
+                logits, labels, weight=weight,
+                ignore_index=self.ignore_index))
         losses['acc_seg'] = accuracy(
             logits.detach(), labels, ignore_index=self.ignore_index)
         return losses

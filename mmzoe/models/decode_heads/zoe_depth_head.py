@@ -1,11 +1,8 @@
-"""ZoeDepth metric-bins decode head (spec sections 3 and 4)."""
-import copy
-import warnings
+"""ZoeDepth metric-bins decode head (seed bins, attractors, log-binomial)."""
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.utils import ConfigType, SampleList
@@ -15,6 +12,10 @@ from mmzoe.registry import MODELS
 from ..layers import (AttractorLayer, AttractorLayerUnnormed,
                       ConditionalLogBinomial, Projector, SeedBinRegressor,
                       SeedBinRegressorUnnormed)
+from ..utils.core_output import ZoeCoreOutput
+from ..utils.resize import upsample_to
+from .loss_build import (qualify_loss_cfgs, quiet_base_head_init,
+                         sum_losses)
 
 # bin_centers_type -> (seed regressor, attractor layer, normalise seed output)
 _VARIANTS = {
@@ -23,38 +24,18 @@ _VARIANTS = {
     'hybrid1': (SeedBinRegressor, AttractorLayerUnnormed, False),
     'hybrid2': (SeedBinRegressorUnnormed, AttractorLayer, True),
 }
-_NUM_INPUTS = 7  # l4_rn, r4, r3, r2, r1, out_conv, rel_depth
-
-
-def _upsample_to(x: Tensor, size: Sequence[int]) -> Tensor:
-    return F.interpolate(
-        x, size=tuple(size), mode='bilinear', align_corners=True)
-
-
-def _qualify_loss_cfg(cfg: ConfigType) -> ConfigType:
-    """Prefix mmzoe-registered loss types with ``mmzoe.``.
-
-    ``BaseDecodeHead`` builds its losses with mmseg's registry, which only
-    finds mmzoe components when the default scope is ``mmzoe``. A qualified
-    name works in every scope.
-    """
-    cfg = copy.deepcopy(cfg)
-    loss_type = cfg.get('type') if isinstance(cfg, dict) else None
-    if isinstance(loss_type, str) and '.' not in loss_type and \
-            loss_type in MODELS.module_dict:
-        cfg['type'] = f'mmzoe.{loss_type}'
-    return cfg
 
 
 @MODELS.register_module()
 class ZoeDepthHead(BaseDecodeHead):
     """ZoeDepth metric head: seed bins, 4 attractor stages, log-binomial.
 
-    Takes the neck's 7-tuple ``(l4_rn, r4, r3, r2, r1, out_conv, rel_depth)``
-    (selected through ``in_index``) and returns metric depth at the resolution
-    of ``out_conv`` (the network input):
+    Reads the core's :class:`~mmzoe.models.utils.ZoeCoreOutput` by name
+    (``bottleneck``, ``decoder`` = (r4, r3, r2, r1), ``out_conv``,
+    ``rel_depth``) and returns metric depth at the resolution of
+    ``out_conv`` (the network input):
 
-    1. ``conv2`` (1x1) on ``l4_rn``; the seed regressor gives ``n_bins``
+    1. ``conv2`` (1x1) on ``bottleneck``; the seed regressor gives ``n_bins``
        centres, ``seed_projector`` the first bin embedding.
     2. For ``r4, r3, r2, r1``: ``projectors[i]`` gives an embedding, and
        ``attractors[i]`` (fed with it plus the upsampled previous embedding)
@@ -74,13 +55,13 @@ class ZoeDepthHead(BaseDecodeHead):
     ``min_depth``/``max_depth`` together with the head's for other ranges.
 
     Args:
-        in_channels (Sequence[int]): Channels of the 7 selected inputs.
-            Element 0 is the bottleneck width (``l4_rn``), 1..4 the projector
-            input widths (``r4..r1``), 5 the ``out_conv`` width
-            (``N_MIDAS_OUT``), 6 must be 1 (relative depth).
-            Defaults to (256, 256, 256, 256, 256, 32, 1).
-        in_index (Sequence[int]): Indices of the 7 inputs in the neck output.
-            Defaults to (0, 1, 2, 3, 4, 5, 6).
+        in_channels (int): Width of ``bottleneck`` (the DPT feature width).
+            Defaults to 256.
+        decoder_channels (Sequence[int], optional): Widths of the four
+            ``decoder`` maps (the projector inputs). Defaults to
+            ``in_channels`` for each.
+        out_conv_channels (int): Width of ``out_conv`` (``N_MIDAS_OUT``).
+            Defaults to 32.
         n_bins (int): Number of depth bins. Defaults to 64.
         bin_embedding_dim (int): Embedding width. Defaults to 128.
         n_attractors (Sequence[int]): Attractors of the 4 stages.
@@ -135,8 +116,9 @@ class ZoeDepthHead(BaseDecodeHead):
     """
 
     def __init__(self,
-                 in_channels: Sequence[int] = (256, 256, 256, 256, 256, 32, 1),
-                 in_index: Sequence[int] = (0, 1, 2, 3, 4, 5, 6),
+                 in_channels: int = 256,
+                 decoder_channels: Optional[Sequence[int]] = None,
+                 out_conv_channels: int = 32,
                  n_bins: int = 64,
                  bin_embedding_dim: int = 128,
                  n_attractors: Sequence[int] = (16, 8, 4, 1),
@@ -162,17 +144,17 @@ class ZoeDepthHead(BaseDecodeHead):
                  align_corners: bool = True,
                  with_cp: bool = False,
                  init_cfg: Optional[ConfigType] = None) -> None:
-        in_channels = list(in_channels)
-        in_index = list(in_index)
-        if len(in_channels) != _NUM_INPUTS or len(in_index) != _NUM_INPUTS:
-            raise ValueError(
-                'ZoeDepthHead needs 7 inputs (l4_rn, r4, r3, r2, r1, '
-                f'out_conv, rel_depth); got in_channels={in_channels}, '
-                f'in_index={in_index}')
-        if in_channels[6] != 1:
-            raise ValueError('ZoeDepthHead: the relative depth input must '
-                             f'have 1 channel, got in_channels[6]='
-                             f'{in_channels[6]}')
+        if not isinstance(in_channels, int):
+            raise TypeError(
+                'ZoeDepthHead: in_channels is the bottleneck width (an int; '
+                'the head reads the ZoeCoreOutput fields by name, set '
+                'decoder_channels / out_conv_channels for the others), got '
+                f'{in_channels!r}')
+        decoder_channels = [in_channels] * 4 if decoder_channels is None \
+            else [int(c) for c in decoder_channels]
+        if len(decoder_channels) != 4:
+            raise ValueError('ZoeDepthHead: decoder_channels needs the widths '
+                             f'of r4, r3, r2, r1, got {decoder_channels}')
         if len(n_attractors) != 4:
             raise ValueError('ZoeDepthHead: n_attractors needs one entry per '
                              f'decoder feature (r4, r3, r2, r1), got '
@@ -181,24 +163,14 @@ class ZoeDepthHead(BaseDecodeHead):
             raise ValueError(
                 f'bin_centers_type must be one of {sorted(_VARIANTS)}, got '
                 f'{bin_centers_type!r}')
-        if isinstance(loss_decode, dict):
-            loss_decode = _qualify_loss_cfg(loss_decode)
-        else:
-            loss_decode = [_qualify_loss_cfg(c) for c in loss_decode]
-        with warnings.catch_warnings():
-            # mmseg warns about a binary-segmentation threshold (irrelevant
-            # for depth) and about its own build_loss helper.
-            warnings.filterwarnings('ignore', message='threshold is not')
-            warnings.filterwarnings('ignore', message='``build_loss``')
+        with quiet_base_head_init():
             super().__init__(
                 in_channels,
                 bin_embedding_dim,
                 num_classes=1,
                 out_channels=1,
                 dropout_ratio=0.0,
-                in_index=in_index,
-                input_transform='multiple_select',
-                loss_decode=loss_decode,
+                loss_decode=qualify_loss_cfgs(loss_decode),
                 align_corners=align_corners,
                 init_cfg=init_cfg)
         # ZoeDepth has no classifier conv: drop the ones of BaseDecodeHead.
@@ -210,12 +182,14 @@ class ZoeDepthHead(BaseDecodeHead):
         self.n_bins = n_bins
         self.bin_embedding_dim = bin_embedding_dim
         self.bin_centers_type = bin_centers_type
+        self.decoder_channels = decoder_channels
+        self.out_conv_channels = int(out_conv_channels)
         self.min_depth = float(min_depth)
         self.max_depth = float(max_depth)
         seed_cls, attractor_cls, self._normalise_seed = _VARIANTS[
             bin_centers_type]
 
-        btlnck = in_channels[0]
+        btlnck = in_channels
         self.conv2 = nn.Conv2d(btlnck, btlnck, 1, 1, 0)
         self.seed_bin_regressor = seed_cls(
             btlnck,
@@ -227,7 +201,7 @@ class ZoeDepthHead(BaseDecodeHead):
             btlnck, bin_embedding_dim, mlp_dim=projector_mlp_dim)
         self.projectors = nn.ModuleList([
             Projector(c, bin_embedding_dim, mlp_dim=projector_mlp_dim)
-            for c in in_channels[1:5]
+            for c in decoder_channels
         ])
         self.attractors = nn.ModuleList([
             attractor_cls(
@@ -245,7 +219,7 @@ class ZoeDepthHead(BaseDecodeHead):
             for n_a in n_attractors
         ])
         self.conditional_log_binomial = ConditionalLogBinomial(
-            in_channels[5] + 1,
+            self.out_conv_channels + 1,
             bin_embedding_dim,
             n_classes=n_bins,
             bottleneck_factor=clb_bottleneck_factor,
@@ -255,15 +229,14 @@ class ZoeDepthHead(BaseDecodeHead):
             min_temp=min_temp)
 
     def forward(self,
-                inputs: Sequence[Tensor],
+                inputs: ZoeCoreOutput,
                 return_extras: bool = False
                 ) -> Union[Tensor, Dict[str, Tensor]]:
         """Predict metric depth at the resolution of ``out_conv``.
 
         Args:
-            inputs (Sequence[Tensor]): Neck outputs; ``in_index`` selects
-                ``(l4_rn, r4, r3, r2, r1, out_conv, rel_depth)``. The relative
-                depth may be (B, H, W) or (B, 1, H, W).
+            inputs (ZoeCoreOutput): The core's output. Its ``rel_depth`` may
+                be (B, H, W) or (B, 1, H, W).
             return_extras (bool): Return a dict with ``metric_depth``,
                 ``bin_centers`` (upsampled to the output size, (B, n_bins,
                 H, W)) and ``probs`` (B, n_bins, H, W) instead of the depth.
@@ -273,12 +246,18 @@ class ZoeDepthHead(BaseDecodeHead):
             Tensor | dict[str, Tensor]: Depth (B, 1, H, W) in metres, or the
             dict described above.
         """
-        l4_rn, r4, r3, r2, r1, out_conv, rel_depth = self._transform_inputs(
-            inputs)
+        if not isinstance(inputs, ZoeCoreOutput):
+            raise TypeError('ZoeDepthHead reads a ZoeCoreOutput (the output '
+                            'of ZoeDPTNeck), got '
+                            f'{type(inputs).__name__}.')
+        out_conv, rel_depth = inputs.out_conv, inputs.rel_depth
         if rel_depth.ndim == 3:
             rel_depth = rel_depth.unsqueeze(1)
+        if rel_depth.shape[1] != 1:
+            raise ValueError('ZoeDepthHead: rel_depth must have 1 channel, '
+                             f'got shape {tuple(rel_depth.shape)}.')
 
-        x = self.conv2(l4_rn)
+        x = self.conv2(inputs.bottleneck)
         _, seed_centers = self.seed_bin_regressor(x)
         if self._normalise_seed:
             b_prev = (seed_centers - self.min_depth) / (
@@ -288,7 +267,7 @@ class ZoeDepthHead(BaseDecodeHead):
         prev_emb = self.seed_projector(x)
 
         centers = seed_centers
-        for i, feat in enumerate((r4, r3, r2, r1)):
+        for i, feat in enumerate(inputs.decoder):
             b_prev, centers, prev_emb = self._run(self._attractor_stage, i,
                                                   feat, b_prev, prev_emb)
         fused = self.fused_expectation and not return_extras
@@ -302,9 +281,9 @@ class ZoeDepthHead(BaseDecodeHead):
                 self._depth, p, t, centers, fused, use_reentrant=False)
         else:
             out_size = out_conv.shape[-2:]
-            rel = _upsample_to(rel_depth, out_size)
+            rel = upsample_to(rel_depth, out_size)
             last = torch.cat([out_conv, rel], dim=1)
-            centers = _upsample_to(centers, out_size)
+            centers = upsample_to(centers, out_size)
             # the embedding is upsampled inside (after its 1x1 projection
             # with clb_project_condition)
             if fused:
@@ -340,7 +319,7 @@ class ZoeDepthHead(BaseDecodeHead):
                               emb: Tensor) -> Tuple[Tensor, Tensor]:
         """Log-binomial mode and temperature at ``out_conv`` size."""
         out_size = out_conv.shape[-2:]
-        rel = _upsample_to(rel_depth, out_size)
+        rel = upsample_to(rel_depth, out_size)
         last = torch.cat([out_conv, rel], dim=1)
         return self.conditional_log_binomial.mode_and_temperature(last, emb)
 
@@ -349,38 +328,19 @@ class ZoeDepthHead(BaseDecodeHead):
         """Depth from the bin probabilities: (depth, upsampled centres,
         probs); probs is None when ``fused``."""
         log_binomial = self.conditional_log_binomial.log_binomial_transform
-        centers = _upsample_to(centers, p.shape[-2:])
+        centers = upsample_to(centers, p.shape[-2:])
         if fused:
             return log_binomial.expectation(p, t, centers), centers, None
         probs = log_binomial(p, t)
         depth = torch.sum(probs * centers, dim=1, keepdim=True)
         return depth, centers, probs
 
-    def predict(self, inputs: Sequence[Tensor], batch_img_metas: List[dict],
-                test_cfg: ConfigType) -> Tensor:
-        """Depth at the network resolution (the estimator resizes/clamps).
-
-        Args:
-            inputs (Sequence[Tensor]): Neck outputs.
-            batch_img_metas (list[dict]): Unused.
-            test_cfg (dict): Unused.
-
-        Returns:
-            Tensor: Depth (B, 1, H, W) in metres.
-        """
-        return self.forward(inputs)
-
-    def predict_by_feat(self, seg_logits: Tensor,
-                        batch_img_metas: List[dict]) -> Tensor:
-        """Identity: the depth stays at the network resolution."""
-        return seg_logits
-
-    def loss(self, inputs: Sequence[Tensor], batch_data_samples: SampleList,
+    def loss(self, inputs: ZoeCoreOutput, batch_data_samples: SampleList,
              train_cfg: ConfigType) -> Dict[str, Tensor]:
         """Forward and compute the depth losses.
 
         Args:
-            inputs (Sequence[Tensor]): Neck outputs.
+            inputs (ZoeCoreOutput): The core's output.
             batch_data_samples (list[SegDataSample]): Samples with
                 ``gt_depth_map`` (metres, 0 = invalid).
             train_cfg (dict): Unused.
@@ -427,15 +387,5 @@ class ZoeDepthHead(BaseDecodeHead):
             when several losses share a name).
         """
         gt = self._gt_depths(batch_data_samples)
-        if isinstance(self.loss_decode, nn.ModuleList):
-            losses_decode = list(self.loss_decode)
-        else:
-            losses_decode = [self.loss_decode]
-        losses: Dict[str, Tensor] = {}
-        for loss_fn in losses_decode:
-            value = loss_fn(seg_logits, gt)
-            if loss_fn.loss_name in losses:
-                losses[loss_fn.loss_name] = losses[loss_fn.loss_name] + value
-            else:
-                losses[loss_fn.loss_name] = value
-        return losses
+        return sum_losses(self.loss_decode,
+                          lambda loss_fn: loss_fn(seg_logits, gt))

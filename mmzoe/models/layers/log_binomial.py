@@ -1,6 +1,7 @@
 """Log-binomial distribution over depth bins (ZoeDepth output head).
 
-Formulas follow the spec, section 4; every epsilon is deliberate. The
+Formulas follow upstream ZoeDepth (``docs/architecture.md``); every epsilon
+is deliberate. The
 buffers ``k_idx`` (int64, (1, K, 1, 1)) and ``K_minus_1`` (float, (1, 1, 1, 1))
 are persistent so checkpoints carry them, as upstream's do.
 """
@@ -8,10 +9,10 @@ from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 from mmzoe.registry import MODELS
+from ..utils.resize import upsample_to
 
 # Fused expectation: bin probabilities are built in strips of image rows of
 # about this many bytes (on CPU, so that each strip stays in cache).
@@ -57,6 +58,31 @@ def log_binomial_coefficient(n: Tensor, k: Tensor,
                                                                     eps)
 
 
+def log_binomial_logits(p: Tensor, log_coef: Tensor, k: Tensor,
+                        k_rev: Tensor,
+                        eps: float) -> Tuple[Tensor, Tensor, Tensor]:
+    r"""The untempered log-binomial logits, the one place of the formula.
+
+    :math:`y_k = c_k + k \ln q + k'_k \ln \bar q` with
+    ``q = clamp(p, eps, 1)``, ``q̄ = clamp(1 - p, eps, 1)`` (both from the
+    unclamped ``p``), ``c = log_coef`` and ``k' = k_rev = K - 1 - k``.
+
+    Args:
+        p (Tensor): Mode position (B, 1, H, W).
+        log_coef (Tensor): :func:`log_binomial_coefficient` of ``K - 1`` and
+            ``k``, (1, K, 1, 1).
+        k (Tensor): Bin indices (1, K, 1, 1).
+        k_rev (Tensor): ``K - 1 - k``.
+        eps (float): Clamp floor of ``q`` and ``q̄``.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: ``y`` (B, K, H, W), ``q`` and ``q̄``.
+    """
+    q_bar = torch.clamp(1 - p, eps, 1)
+    q = torch.clamp(p, eps, 1)
+    return (log_coef + k * torch.log(q)) + k_rev * torch.log(q_bar), q, q_bar
+
+
 def _strip_rows(x: Tensor) -> int:
     """Rows of ``x`` (B, K, H, W) per strip: ~``_STRIP_BYTES`` on CPU, all
     of them on other devices (one kernel per operation)."""
@@ -99,13 +125,11 @@ class _LogBinomialExpectation(torch.autograd.Function):
                k_rev: Tensor, eps: float, r: int,
                rows: int) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
         """Probabilities, tempered logits ``z``, ``q`` and ``q̄`` of rows
-        ``r:r + rows`` (the order of operations of
+        ``r:r + rows`` (:func:`log_binomial_logits`, as
         :meth:`LogBinomial.forward`)."""
-        p_s = p[:, :, r:r + rows]
-        q_bar = torch.clamp(1 - p_s, eps, 1)
-        q = torch.clamp(p_s, eps, 1)
-        z = ((log_coef + k * torch.log(q)) + k_rev * torch.log(q_bar)).div_(
-            t[:, :, r:r + rows])
+        y, q, q_bar = log_binomial_logits(p[:, :, r:r + rows], log_coef, k,
+                                          k_rev, eps)
+        z = y.div_(t[:, :, r:r + rows])
         return torch.softmax(z, dim=1), z, q, q_bar
 
     @staticmethod
@@ -186,11 +210,9 @@ class LogBinomial(nn.Module):
         """
         if p.ndim == 3:
             p = p.unsqueeze(1)
-        q_bar = torch.clamp(1 - p, eps, 1)
-        q = torch.clamp(p, eps, 1)
         k = self.k_idx
-        y = (log_binomial_coefficient(self.K_minus_1, k) + k * torch.log(q) +
-             (self.K - 1 - k) * torch.log(q_bar))
+        y = log_binomial_logits(p, log_binomial_coefficient(self.K_minus_1, k),
+                                k, self.K - 1 - k, eps)[0]
         return torch.softmax(y / t, dim=1)
 
     def expectation(self,
@@ -327,9 +349,7 @@ class ConditionalLogBinomial(nn.Module):
         """``mlp(cat(x, upsample(cond)))``, see the class docstring."""
         if not self.project_condition:
             if cond.shape[-2:] != x.shape[-2:]:
-                cond = F.interpolate(
-                    cond, size=x.shape[-2:], mode='bilinear',
-                    align_corners=True)
+                cond = upsample_to(cond, x.shape[-2:])
             return self.mlp(torch.cat((x, cond), dim=1))
         conv1, act, conv2, out_act = self.mlp
         c_in = x.shape[1]
@@ -337,9 +357,7 @@ class ConditionalLogBinomial(nn.Module):
         hidden = _pointwise(x, weight[:, :c_in], None)
         proj = _pointwise(cond, weight[:, c_in:], conv1.bias)
         if proj.shape[-2:] != hidden.shape[-2:]:
-            proj = F.interpolate(
-                proj, size=hidden.shape[-2:], mode='bilinear',
-                align_corners=True)
+            proj = upsample_to(proj, hidden.shape[-2:])
         hidden = act(hidden + proj)
         return out_act(_pointwise(hidden, conv2.weight.flatten(1),
                                   conv2.bias))

@@ -2,8 +2,8 @@
 
 All "MLPs" are pairs of 1x1 convolutions. Attribute names (``_net``) and the
 ``nn.Sequential`` indices match upstream ZoeDepth so that checkpoint keys such
-as ``seed_bin_regressor._net.2.weight`` map 1:1 (see the spec, sections 3
-and 7.2).
+as ``seed_bin_regressor._net.2.weight`` map 1:1 (the key layout is in
+``docs/architecture.md``).
 
 Two families exist:
 
@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmzoe.registry import MODELS
+from ..utils.resize import upsample_to
 
 # Attractor strength that upstream ZoeDepth effectively uses: its attractor
 # layers store the configured alpha/gamma (NYU config: alpha 1000) but the
@@ -39,20 +40,6 @@ UPSTREAM_GAMMA = 2
 
 _ATTRACTOR_TYPES = ('inv', 'exp')
 _ATTRACTOR_KINDS = ('mean', 'sum')
-
-
-def _upsample_to(x: Tensor, size: Tuple[int, int]) -> Tensor:
-    """Bilinear resize with ``align_corners=True`` (as everywhere in ZoeDepth).
-
-    Args:
-        x (Tensor): Map of shape (B, C, h, w).
-        size (tuple[int, int]): Target (H, W).
-
-    Returns:
-        Tensor: Map of shape (B, C, H, W).
-    """
-    return F.interpolate(
-        x, size=tuple(size), mode='bilinear', align_corners=True)
 
 
 def inv_attractor(dx: Tensor, alpha: float = 300.0, gamma: int = 2) -> Tensor:
@@ -221,28 +208,46 @@ class Projector(nn.Module):
 
 
 class _AttractorBase(nn.Module):
-    """Shared options of both attractor layers (not registered).
+    """What both attractor layers share: options, MLP, pulls (not registered).
+
+    ``_net`` = Conv(in, mlp_dim), ReLU, Conv(mlp_dim, ``_OUTPUTS`` *
+    n_attractors), ``_final_act()``; a subclass sets these two and its
+    ``forward``.
 
     Args:
         in_channels (int): Embedding width.
-        n_bins (int): Number of bin centres.
-        n_attractors (int): Number of attractor points per pixel.
-        mlp_dim (int): Hidden width.
-        min_depth (float): Lower depth bound in metres.
-        max_depth (float): Upper depth bound in metres.
-        alpha (float): Attractor strength.
-        gamma (int): Attractor exponent.
-        kind (str): Aggregation over attractors, 'mean' or 'sum'.
-        attractor_type (str): 'inv' or 'exp'.
-        upstream_constants (bool): Use upstream's effective strength
-            ``alpha = 300``, ``gamma = 2`` in the displacement whatever
-            ``alpha``/``gamma`` say (see the module docstring).
+        n_bins (int): Number of bin centres. Defaults to 16.
+        n_attractors (int): Attractor points per pixel. Defaults to 16.
+        mlp_dim (int): Hidden width. Defaults to 128.
+        min_depth (float): Lower depth bound in metres. Defaults to 1e-3.
+        max_depth (float): Upper depth bound in metres. Defaults to 10.
+        alpha (float): Attractor strength. Defaults to 300.
+        gamma (int): Attractor exponent. Defaults to 2.
+        kind (str): 'mean' or 'sum' over attractors. Defaults to 'sum'.
+        attractor_type (str): 'inv' or 'exp'. Defaults to 'exp'.
+        upstream_constants (bool): Displace with upstream's effective
+            ``alpha = 300``, ``gamma = 2`` instead of ``alpha``/``gamma``
+            (see the module docstring). Defaults to True.
     """
 
-    def __init__(self, in_channels: int, n_bins: int, n_attractors: int,
-                 mlp_dim: int, min_depth: float, max_depth: float,
-                 alpha: float, gamma: int, kind: str, attractor_type: str,
-                 upstream_constants: bool) -> None:
+    _OUTPUTS = 1  # MLP outputs per attractor
+
+    @staticmethod
+    def _final_act() -> nn.Module:
+        raise NotImplementedError
+
+    def __init__(self,
+                 in_channels: int,
+                 n_bins: int = 16,
+                 n_attractors: int = 16,
+                 mlp_dim: int = 128,
+                 min_depth: float = 1e-3,
+                 max_depth: float = 10.0,
+                 alpha: float = 300.0,
+                 gamma: int = 2,
+                 kind: str = 'sum',
+                 attractor_type: str = 'exp',
+                 upstream_constants: bool = True) -> None:
         super().__init__()
         if kind not in _ATTRACTOR_KINDS:
             raise ValueError('attractor kind must be one of '
@@ -263,15 +268,38 @@ class _AttractorBase(nn.Module):
         self.kind = kind
         self.attractor_type = attractor_type
         self.upstream_constants = upstream_constants
+        self._net = _mlp(in_channels, mlp_dim, self._OUTPUTS * n_attractors,
+                         self._final_act())
 
-    def _merge_embedding(self, x: Tensor, prev_b_embedding: Optional[Tensor],
-                         interpolate: bool) -> Tensor:
-        """Add the (upsampled) previous embedding to the current one."""
-        if prev_b_embedding is None:
-            return x
-        if interpolate:
-            prev_b_embedding = _upsample_to(prev_b_embedding, x.shape[-2:])
-        return x + prev_b_embedding
+    def forward(self,
+                x: Tensor,
+                b_prev: Tensor,
+                prev_b_embedding: Optional[Tensor] = None,
+                interpolate: bool = True) -> Tuple[Tensor, Tensor]:
+        """Move the previous centres towards this stage's attractors.
+
+        Args:
+            x (Tensor): Embedding (B, in_channels, h, w).
+            b_prev (Tensor): Previous centres (B, n_bins, h', w'), in the
+                units of the layer (see :meth:`_move`).
+            prev_b_embedding (Tensor, optional): Previous embedding, added to
+                ``x`` (after upsampling) before the MLP.
+            interpolate (bool): Upsample ``prev_b_embedding`` to ``x``'s size.
+                Defaults to True.
+
+        Returns:
+            tuple[Tensor, Tensor]: The centres for the next stage and the
+            metric centres, both (B, n_bins, h, w).
+        """
+        if prev_b_embedding is not None:
+            if interpolate:
+                prev_b_embedding = upsample_to(prev_b_embedding, x.shape[-2:])
+            x = x + prev_b_embedding
+        return self._move(self._net(x), b_prev)
+
+    def _move(self, out: Tensor, b_prev: Tensor) -> Tuple[Tensor, Tensor]:
+        """The new centres from the MLP output and ``b_prev``."""
+        raise NotImplementedError
 
     def _displacement(self, attractors: Tensor, centers: Tensor) -> Tensor:
         """Aggregate attractor pulls on every bin centre.
@@ -308,72 +336,30 @@ class AttractorLayer(_AttractorBase):
     ``_net`` = Conv(in, mlp_dim), ReLU, Conv(mlp_dim, 2 * n_attractors), ReLU.
     The output plus 1e-3 is viewed as (B, n_attractors, 2, h, w); as upstream,
     the **raw first element** of each pair is the attractor point in
-    normalised units (upstream computes a pair normalisation and discards it,
-    spec section 10.14; the second element of each pair is unused). Centres
+    normalised units (upstream computes a pair normalisation and discards
+    it; the second element of each pair is unused). Centres
     ``b_prev`` (normalised) are upsampled to the embedding size and moved by
     the attractors. The normalised centres are returned for the next stage,
     together with metric centres ``(max - min) * c + min`` sorted along the
     bin axis and clipped to ``[min_depth, max_depth]``.
 
-    Args:
-        in_channels (int): Embedding width.
-        n_bins (int): Number of bin centres. Defaults to 16.
-        n_attractors (int): Attractor points per pixel. Defaults to 16.
-        mlp_dim (int): Hidden width. Defaults to 128.
-        min_depth (float): Lower depth bound in metres. Defaults to 1e-3.
-        max_depth (float): Upper depth bound in metres. Defaults to 10.
-        alpha (float): Attractor strength. Defaults to 300.
-        gamma (int): Attractor exponent. Defaults to 2.
-        kind (str): 'mean' or 'sum' over attractors. Defaults to 'sum'.
-        attractor_type (str): 'inv' or 'exp'. Defaults to 'exp'.
-        upstream_constants (bool): Displace with upstream's effective
-            ``alpha = 300``, ``gamma = 2`` instead of ``alpha``/``gamma``
-            (see the module docstring). Defaults to True.
+    Args: as :class:`_AttractorBase` (every argument has its default).
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 n_bins: int = 16,
-                 n_attractors: int = 16,
-                 mlp_dim: int = 128,
-                 min_depth: float = 1e-3,
-                 max_depth: float = 10.0,
-                 alpha: float = 300.0,
-                 gamma: int = 2,
-                 kind: str = 'sum',
-                 attractor_type: str = 'exp',
-                 upstream_constants: bool = True) -> None:
-        super().__init__(in_channels, n_bins, n_attractors, mlp_dim,
-                         min_depth, max_depth, alpha, gamma, kind,
-                         attractor_type, upstream_constants)
-        self._net = _mlp(in_channels, mlp_dim, 2 * n_attractors,
-                         nn.ReLU(inplace=True))
+    _OUTPUTS = 2
 
-    def forward(self,
-                x: Tensor,
-                b_prev: Tensor,
-                prev_b_embedding: Optional[Tensor] = None,
-                interpolate: bool = True) -> Tuple[Tensor, Tensor]:
-        """Move the previous (normalised) centres towards the attractors.
+    @staticmethod
+    def _final_act() -> nn.Module:
+        return nn.ReLU(inplace=True)
 
-        Args:
-            x (Tensor): Embedding (B, in_channels, h, w).
-            b_prev (Tensor): Previous normalised centres (B, n_bins, h', w').
-            prev_b_embedding (Tensor, optional): Previous embedding, added to
-                ``x`` (after upsampling) before the MLP.
-            interpolate (bool): Upsample ``prev_b_embedding`` to ``x``'s size.
-                Defaults to True.
-
-        Returns:
-            tuple[Tensor, Tensor]: Normalised centres (B, n_bins, h, w) and
-            sorted, clipped metric centres (B, n_bins, h, w).
-        """
-        x = self._merge_embedding(x, prev_b_embedding, interpolate)
-        out = self._net(x) + 1e-3
+    def _move(self, out: Tensor, b_prev: Tensor) -> Tuple[Tensor, Tensor]:
+        """Normalised centres (B, n_bins, h, w) and sorted, clipped metric
+        centres from the MLP output and the normalised ``b_prev``."""
+        out = out + 1e-3
         b, _, h, w = out.shape
         pairs = out.view(b, self.n_attractors, 2, h, w)
         attractors = pairs[:, :, 0, ...]  # raw first element (upstream quirk)
-        centers = _upsample_to(b_prev, (h, w))
+        centers = upsample_to(b_prev, (h, w))
         centers = centers + self._displacement(attractors, centers)
         metric = (self.max_depth - self.min_depth) * centers + self.min_depth
         metric, _ = torch.sort(metric, dim=1)
@@ -388,61 +374,18 @@ class AttractorLayerUnnormed(_AttractorBase):
     ``_net`` = Conv(in, mlp_dim), ReLU, Conv(mlp_dim, n_attractors), Softplus.
     No sorting and no clipping of the centres.
 
-    Args:
-        in_channels (int): Embedding width.
-        n_bins (int): Number of bin centres. Defaults to 16.
-        n_attractors (int): Attractor points per pixel. Defaults to 16.
-        mlp_dim (int): Hidden width. Defaults to 128.
-        min_depth (float): Lower depth bound (unused by the maths).
-            Defaults to 1e-3.
-        max_depth (float): Upper depth bound (unused by the maths).
-            Defaults to 10.
-        alpha (float): Attractor strength. Defaults to 300.
-        gamma (int): Attractor exponent. Defaults to 2.
-        kind (str): 'mean' or 'sum' over attractors. Defaults to 'sum'.
-        attractor_type (str): 'inv' or 'exp'. Defaults to 'exp'.
-        upstream_constants (bool): Displace with upstream's effective
-            ``alpha = 300``, ``gamma = 2`` instead of ``alpha``/``gamma``
-            (see the module docstring). Defaults to True.
+    Args: as :class:`_AttractorBase` (``min_depth``/``max_depth`` are not
+    used by the maths).
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 n_bins: int = 16,
-                 n_attractors: int = 16,
-                 mlp_dim: int = 128,
-                 min_depth: float = 1e-3,
-                 max_depth: float = 10.0,
-                 alpha: float = 300.0,
-                 gamma: int = 2,
-                 kind: str = 'sum',
-                 attractor_type: str = 'exp',
-                 upstream_constants: bool = True) -> None:
-        super().__init__(in_channels, n_bins, n_attractors, mlp_dim,
-                         min_depth, max_depth, alpha, gamma, kind,
-                         attractor_type, upstream_constants)
-        self._net = _mlp(in_channels, mlp_dim, n_attractors, nn.Softplus())
+    @staticmethod
+    def _final_act() -> nn.Module:
+        return nn.Softplus()
 
-    def forward(self,
-                x: Tensor,
-                b_prev: Tensor,
-                prev_b_embedding: Optional[Tensor] = None,
-                interpolate: bool = True) -> Tuple[Tensor, Tensor]:
-        """Move the previous centres (metres) towards the attractors.
-
-        Args:
-            x (Tensor): Embedding (B, in_channels, h, w).
-            b_prev (Tensor): Previous centres (B, n_bins, h', w').
-            prev_b_embedding (Tensor, optional): Previous embedding, added to
-                ``x`` (after upsampling) before the MLP.
-            interpolate (bool): Upsample ``prev_b_embedding`` to ``x``'s size.
-                Defaults to True.
-
-        Returns:
-            tuple[Tensor, Tensor]: The new centres (B, n_bins, h, w), twice.
-        """
-        x = self._merge_embedding(x, prev_b_embedding, interpolate)
-        attractors = self._net(x)
-        centers = _upsample_to(b_prev, attractors.shape[-2:])
+    def _move(self, out: Tensor, b_prev: Tensor) -> Tuple[Tensor, Tensor]:
+        """The new centres (metres), twice, from the MLP output (the
+        attractor points) and ``b_prev`` (metres)."""
+        attractors = out
+        centers = upsample_to(b_prev, attractors.shape[-2:])
         centers = centers + self._displacement(attractors, centers)
         return centers, centers

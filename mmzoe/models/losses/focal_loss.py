@@ -2,16 +2,15 @@
 from typing import Optional, Sequence, Union
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmzoe.registry import MODELS
-from .seg_loss_utils import prepare_seg_inputs, warn_empty_batch
+from .seg_loss_utils import MaskedSegLoss
 
 
 @MODELS.register_module()
-class ZoeSoftmaxFocalLoss(nn.Module):
+class ZoeSoftmaxFocalLoss(MaskedSegLoss):
     r"""Multi-class focal loss on softmax probabilities.
 
     For a labelled pixel with class ``y`` and softmax probability
@@ -35,18 +34,14 @@ class ZoeSoftmaxFocalLoss(nn.Module):
     rate-limited warning).
 
     mmseg's ``FocalLoss`` is sigmoid based and needs ``mmcv.ops``; this one
-    runs anywhere. Its ``forward`` matches how ``BaseDecodeHead.loss_by_feat``
-    calls ``loss_decode`` entries.
+    runs anywhere. The call is that of :class:`MaskedSegLoss`.
 
     Args:
         gamma (float): Focusing parameter, >= 0. Defaults to 2.0.
         alpha (float | Sequence[float], optional): Class balancing factor(s).
             Defaults to None.
-        ignore_index (int, optional): Label excluded from the loss; a value
-            passed to ``forward`` takes precedence. Defaults to 255.
-        loss_weight (float): Multiplier ``w`` of the loss. Defaults to 1.0.
-        loss_name (str): Name of the loss item in the loss dict; it must start
-            with ``loss_`` to be back-propagated. Defaults to 'loss_focal'.
+        ignore_index, loss_weight, loss_name: see :class:`MaskedSegLoss`.
+            Defaults to 255, 1.0 and 'loss_focal'.
     """
 
     def __init__(self,
@@ -55,7 +50,7 @@ class ZoeSoftmaxFocalLoss(nn.Module):
                  ignore_index: Optional[int] = 255,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_focal') -> None:
-        super().__init__()
+        super().__init__(ignore_index, loss_weight, loss_name)
         if gamma < 0:
             raise ValueError(f'gamma must be >= 0, got {gamma}')
         self.gamma = float(gamma)
@@ -65,36 +60,9 @@ class ZoeSoftmaxFocalLoss(nn.Module):
             self.alpha = [float(a) for a in alpha]
             if len(self.alpha) == 0:
                 raise ValueError('alpha must not be an empty list')
-        self.ignore_index = ignore_index
-        self.loss_weight = float(loss_weight)
-        self._loss_name = loss_name
-        self.num_empty_batches = 0
 
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                ignore_index: Optional[int] = None,
-                **kwargs) -> Tensor:
-        """Compute the loss.
-
-        Args:
-            pred (Tensor): Logits (N, C, H, W) (any float dtype; computed in
-                float32).
-            target (Tensor): Labels (N, H, W) in ``[0, C)`` or
-                ``ignore_index``.
-            weight (Tensor, optional): Per-pixel weights (N, H, W).
-                Defaults to None.
-            ignore_index (int, optional): Overrides ``self.ignore_index``.
-            **kwargs: Ignored (mmseg loss-call compatibility).
-
-        Returns:
-            Tensor: Scalar loss.
-        """
-        if ignore_index is None:
-            ignore_index = self.ignore_index
-        logits, labels, valid, mask = prepare_seg_inputs(
-            pred, target, ignore_index, weight, loss_name=self._loss_name)
+    def _loss(self, logits: Tensor, labels: Tensor, valid: Tensor,
+              mask: Tensor) -> Tensor:
         num_classes = logits.shape[1]
         log_p = F.log_softmax(logits, dim=1).gather(
             1, labels.unsqueeze(1)).squeeze(1)
@@ -115,11 +83,5 @@ class ZoeSoftmaxFocalLoss(nn.Module):
         total = torch.where(valid, term * mask, term.new_zeros(())).sum()
         num_valid = int(valid.sum())
         if num_valid == 0:
-            warn_empty_batch(self, self._loss_name)
-            return total * 0.0
+            return self._empty(total)
         return self.loss_weight * total / num_valid
-
-    @property
-    def loss_name(self) -> str:
-        """str: Name of the loss item (``loss_`` prefix: back-propagated)."""
-        return self._loss_name

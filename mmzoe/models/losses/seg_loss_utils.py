@@ -1,14 +1,16 @@
-"""Shared input checks of the masked segmentation losses (no loss code).
+"""What the masked segmentation losses share: input checks, the call.
 
 mmseg 1.2.2's ``DiceLoss`` drops a *channel* called ``ignore_index`` instead of
 masking pixels labelled ``ignore_index``, and its ``FocalLoss`` needs
 ``mmcv.ops``; mmzoe's :class:`ZoeMaskedDiceLoss` and
-:class:`ZoeSoftmaxFocalLoss` are pure PyTorch and share the helpers below.
+:class:`ZoeSoftmaxFocalLoss` are pure PyTorch and derive from
+:class:`MaskedSegLoss` below.
 """
 import logging
 from typing import Optional, Tuple
 
 import torch
+import torch.nn as nn
 from mmengine.logging import print_log
 from torch import Tensor
 
@@ -78,6 +80,74 @@ def prepare_seg_inputs(pred: Tensor,
     # float32 (or float64 for gradchecks) even under AMP
     logits = pred if pred.dtype == torch.float64 else pred.float()
     return logits, labels, valid, mask
+
+
+class MaskedSegLoss(nn.Module):
+    """Base of the pixel-masked segmentation losses (not registered).
+
+    Holds ``ignore_index``, ``loss_weight``, ``loss_name`` and the
+    ``num_empty_batches`` counter, checks the inputs
+    (:func:`prepare_seg_inputs`) and calls :meth:`_loss`. Its ``forward``
+    matches how ``BaseDecodeHead.loss_by_feat`` calls ``loss_decode``
+    entries.
+
+    Args:
+        ignore_index (int, optional): Label excluded from the loss; a value
+            passed to ``forward`` takes precedence.
+        loss_weight (float): Multiplier ``w`` of the loss.
+        loss_name (str): Name of the loss item in the loss dict; it must start
+            with ``loss_`` to be back-propagated.
+    """
+
+    def __init__(self, ignore_index: Optional[int], loss_weight: float,
+                 loss_name: str) -> None:
+        super().__init__()
+        self.ignore_index = ignore_index
+        self.loss_weight = float(loss_weight)
+        self._loss_name = loss_name
+        self.num_empty_batches = 0
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                ignore_index: Optional[int] = None,
+                **kwargs) -> Tensor:
+        """Compute the loss.
+
+        Args:
+            pred (Tensor): Logits (N, C, H, W) (any float dtype; computed in
+                float32).
+            target (Tensor): Labels (N, H, W) in ``[0, C)`` or
+                ``ignore_index``.
+            weight (Tensor, optional): Per-pixel weights (N, H, W).
+                Defaults to None.
+            ignore_index (int, optional): Overrides ``self.ignore_index``.
+            **kwargs: Ignored (mmseg loss-call compatibility).
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        if ignore_index is None:
+            ignore_index = self.ignore_index
+        return self._loss(*prepare_seg_inputs(
+            pred, target, ignore_index, weight, loss_name=self._loss_name))
+
+    def _loss(self, logits: Tensor, labels: Tensor, valid: Tensor,
+              mask: Tensor) -> Tensor:
+        """The loss from the outputs of :func:`prepare_seg_inputs`."""
+        raise NotImplementedError
+
+    def _empty(self, zero: Tensor) -> Tensor:
+        """The loss of a batch without labelled pixels: ``zero * 0`` (still
+        in the graph, zero gradient), counted and logged (rate limited)."""
+        warn_empty_batch(self, self._loss_name)
+        return zero * 0.0
+
+    @property
+    def loss_name(self) -> str:
+        """str: Name of the loss item (``loss_`` prefix: back-propagated)."""
+        return self._loss_name
 
 
 def warn_empty_batch(module, loss_name: str) -> None:

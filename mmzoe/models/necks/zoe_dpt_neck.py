@@ -1,5 +1,5 @@
 """MiDaS DPT decoder ("scratch") as an mmseg neck."""
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -7,7 +7,10 @@ import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 
 from mmzoe.registry import MODELS
+# registers ZoeRelativeDepthHead, the default ``relative_head``
+from ..decode_heads.relative_depth_head import ZoeRelativeDepthHead  # noqa
 from ..layers.dpt_fusion import ZoeFeatureFusionBlock
+from ..utils.core_output import ZoeCoreOutput
 
 
 def _qualified(cfg: dict) -> dict:
@@ -26,11 +29,12 @@ class ZoeDPTNeck(BaseModule):
     """DPT neck of MiDaS v3.1 (``layer{1..4}_rn`` + ``refinenet{1..4}``).
 
     Takes four backbone maps (fine to coarse, each half the size of the
-    previous one) and returns the 7-tuple
-    ``(l4_rn, r4, r3, r2, r1, out_conv, rel_depth)`` (see
-    ``docs/architecture.md``). Output sizes follow the inputs (no fixed
-    network size): r4/r3/r2 take the sizes of l3/l2/l1, r1 is ×2 of r2, and
-    the relative head doubles it again.
+    previous one) and returns a :class:`~mmzoe.models.utils.ZoeCoreOutput`
+    (``bottleneck`` = l4_rn, ``decoder`` = (r4, r3, r2, r1), ``out_conv``,
+    ``rel_depth``; see ``docs/architecture.md``), the contract every head
+    reads by name. Output sizes follow the inputs (no fixed network size):
+    r4/r3/r2 take the sizes of l3/l2/l1, r1 is ×2 of r2, and the relative
+    head doubles it again.
 
     ``refinenet4`` is only called with one input, so its ``resConfUnit1`` is
     never used. It is **kept** (1,180,160 parameters for 256 channels; the
@@ -46,7 +50,9 @@ class ZoeDPTNeck(BaseModule):
             Defaults to (128, 256, 512, 1024) (SwinV2-B).
         channels (int): DPT feature width. Defaults to 256.
         relative_head (dict): Config of the relative depth head
-            (``ZoeRelativeDepthHead``); its ``in_channels`` defaults to
+            (``ZoeRelativeDepthHead``, built here as ``neck.relative_head``
+            so MiDaS checkpoint keys map one to one; it gives ``out_conv``
+            and ``rel_depth``); its ``in_channels`` defaults to
             ``channels``. An unqualified mmzoe type is built as
             ``mmzoe.<type>``, so the default also resolves from a config
             whose default scope is ``mmseg``.
@@ -113,16 +119,15 @@ class ZoeDPTNeck(BaseModule):
                 module, *args, use_reentrant=False, **kwargs)
         return module(*args, **kwargs)
 
-    def forward(self, inputs: Sequence[torch.Tensor]
-                ) -> Tuple[torch.Tensor, ...]:
+    def forward(self, inputs: Sequence) -> ZoeCoreOutput:
         """Forward.
 
         Args:
-            inputs (Sequence[Tensor]): Four NCHW maps, strides 4..32 (or
-                what ``reassemble`` turns into them).
+            inputs (Sequence): Four NCHW maps, strides 4..32 (or what
+                ``reassemble`` turns into them).
 
         Returns:
-            tuple[Tensor]: ``(l4_rn, r4, r3, r2, r1, out_conv, rel_depth)``.
+            ZoeCoreOutput: The named features and the relative depth.
         """
         if self.reassemble is not None:
             inputs = self.reassemble(inputs)
@@ -141,7 +146,11 @@ class ZoeDPTNeck(BaseModule):
         r2 = self._run(self.refinenet2, r3, l2, size=tuple(l1.shape[2:]))
         r1 = self._run(self.refinenet1, r2, l1)
         out_conv, rel_depth = self._run(self.relative_head, r1)
-        outs = (l4, r4, r3, r2, r1, out_conv, rel_depth)
+        outs = ZoeCoreOutput(
+            bottleneck=l4,
+            decoder=(r4, r3, r2, r1),
+            out_conv=out_conv,
+            rel_depth=rel_depth)
         if self.channels_last:
-            outs = tuple(x.contiguous() for x in outs)
+            outs = outs.apply(lambda x: x.contiguous())
         return outs

@@ -16,6 +16,7 @@ from mmzoe.utils.tool_errors import NonFiniteError
 from ..utils.ckpt_convert import (CheckpointConversionError,
                                   check_against_model_keys,
                                   load_state_dict_file)
+from ..utils.core_output import ZoeCoreOutput
 
 _CORE_PREFIXES = ('backbone.', 'neck.')
 _TEST_MODES = ('whole', )
@@ -25,10 +26,12 @@ _TEST_MODES = ('whole', )
 class ZoeDepthEstimator(DepthEstimator):
     """ZoeDepth as an mmseg ``DepthEstimator``.
 
-    The neck returns ``(l4_rn, r4, r3, r2, r1, out_conv, rel_depth)``; the
-    decode head (``ZoeDepthHead``) turns them into metric depth at the network
-    resolution; an optional auxiliary head (e.g. ``ZoeUNetSegHead``) is
-    trained on the same features and is skipped at inference.
+    The core (backbone + ``ZoeDPTNeck``) returns a
+    :class:`~mmzoe.models.utils.ZoeCoreOutput`; the decode head
+    (``ZoeDepthHead``) turns it into metric depth at the network resolution;
+    an optional auxiliary head (e.g. ``ZoeUNetSegHead``) is trained on the
+    same features and is skipped at inference. The relative depth is the
+    core output's ``rel_depth`` of the same forward pass.
 
     ``loss`` gives the ``decode.*`` and ``aux.*`` losses (inherited).
     ``predict`` runs whole-image inference, optionally averaged with the
@@ -163,10 +166,11 @@ class ZoeDepthEstimator(DepthEstimator):
         x = self.extract_feat(inputs)
         out = dict(depth=self.decode_head(x))
         if with_rel:
-            if not isinstance(x, (tuple, list)) or len(x) != 7:
-                raise RuntimeError('Relative depth needs the 7-tuple output '
-                                   'of ZoeDPTNeck.')
-            out['rel_depth'] = x[6]
+            if not isinstance(x, ZoeCoreOutput):
+                raise RuntimeError(
+                    'Relative depth needs a core returning ZoeCoreOutput '
+                    f'(ZoeDPTNeck); this one returns {type(x).__name__}.')
+            out['rel_depth'] = x.rel_depth
         if with_aux:
             out['seg_logits'] = self.auxiliary_head(x)
         return out
@@ -196,11 +200,6 @@ class ZoeDepthEstimator(DepthEstimator):
             out_f = self._depths(inputs.flip(-1), with_rel, with_aux)
             out = {k: 0.5 * (v + out_f[k].flip(-1)) for k, v in out.items()}
         return out
-
-    def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        """Whole-image (optionally flip-averaged) metric depth (B,1,h,w)."""
-        self._check_test_cfg(self.test_cfg)
-        return self.forward_depths(inputs)['depth']
 
     def predict(self,
                 inputs: Tensor,

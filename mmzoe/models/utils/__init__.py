@@ -6,12 +6,13 @@ from .ckpt_convert import (DEPTH_ANYTHING_DROPPED_KEYS,
                            convert_zoedepth_head_keys, convert_zoedepth_keys,
                            depth_anything_dropped_keys, load_state_dict_file,
                            unwrap_state_dict)
+from .core_output import ZoeCoreOutput
 
 __all__ = [
     'CheckpointConversionError', 'check_against_model_keys',
     'convert_midas_keys', 'convert_swinv2_timm06_keys',
     'convert_zoedepth_head_keys', 'convert_zoedepth_keys',
-    'load_state_dict_file', 'unwrap_state_dict', 'DEPTH_ANYTHING_DROPPED_KEYS',
-    'convert_depth_anything_keys', 'convert_depth_anything_metric_keys',
-    'depth_anything_dropped_keys'
+    'load_state_dict_file', 'unwrap_state_dict', 'ZoeCoreOutput',
+    'DEPTH_ANYTHING_DROPPED_KEYS', 'convert_depth_anything_keys',
+    'convert_depth_anything_metric_keys', 'depth_anything_dropped_keys'
 ]

@@ -1,4 +1,10 @@
-"""MiDaS relative (inverse) depth head, ``scratch.output_conv``."""
+"""MiDaS relative (inverse) depth head, ``scratch.output_conv``.
+
+A head (it ends in a depth map) that the DPT neck builds as
+``neck.relative_head`` so that converted MiDaS/ZoeDepth checkpoints keep
+their keys; its two outputs become ``ZoeCoreOutput.out_conv`` and
+``ZoeCoreOutput.rel_depth``.
+"""
 from typing import Optional, Tuple
 
 import torch
