@@ -54,6 +54,9 @@ def _cfg(data_root: str, work_dir: str, name: str) -> Config:
     cfg.val_evaluator = cfg.test_evaluator = dict(
         type='ZoeDepthMetric', crop=None, min_depth=1e-3, max_depth=10.0)
     cfg.default_hooks.logger.interval = 1
+    # no RGB/depth panels (their hook has its own tests): 5 validations
+    cfg.default_hooks.visualization = dict(
+        type='ZoeDepthPanelHook', draw=False)
     cfg.work_dir = work_dir
     cfg.experiment_name = name
     return cfg
