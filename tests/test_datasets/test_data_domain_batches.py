@@ -10,7 +10,7 @@ from torch.utils.data import ConcatDataset
 import mmzoe  # noqa: F401
 from mmzoe.datasets import ZoeRoundRobinBatchSampler
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Seeded(DefaultSampler):

@@ -410,6 +410,16 @@ def _write_weights(scratch):
                 for k, v in seg.state_dict().items()
                 if k.startswith('decode_head.')})
     torch.save({'model': zoe}, osp.join(scratch, 'zoedepth_swin2b.pt'))
+    # Depth Anything: the tiny upstream-layout test vector's weights
+    da = torch.load(osp.join(REPO, 'tests', 'data',
+                             'depth_anything_v2_tiny.pt'),
+                    weights_only=True)['state_dict']
+    torch.save(da, osp.join(scratch, 'depth_anything_v2_vits.pth'))
+    da_metric = {'core.core.' + k: v for k, v in da.items()}
+    da_metric.update({k: v for k, v in zoe.items()
+                      if not k.startswith('core.core.')})
+    torch.save({'model': da_metric},
+               osp.join(scratch, 'depth_anything_metric_depth_indoor.pt'))
     # what train.py writes: the tiny segdistill model (+ meta)
     ckpt = dict(state_dict=seg.state_dict(), meta=dict(epoch=1, iter=2))
     core = {k: v for k, v in seg.state_dict().items()

@@ -159,15 +159,15 @@ def test_bad_inputs_name_the_problem():
 # ------------------------------------------------------------ preprocessor
 def test_keep_ratio_sizes_follow_upstreams_minimal_rule():
     dp = ZoeDepthDataPreProcessor(size=(384, 512), keep_ratio=True,
-                                  size_divisor=32)
+                                  resize_method='minimal', size_divisor=32)
     # hand-computed with upstream's Resize(keep_aspect_ratio=True,
     # ensure_multiple_of=32, resize_method='minimal')
-    assert dp.target_size((480, 640)) == (384, 512)
-    assert dp.target_size((384, 512)) == (384, 512)
-    assert dp.target_size((352, 1216)) == (384, 1312)  # 1326.5 -> 41 * 32
-    assert dp.target_size((1000, 500)) == (1024, 512)  # width: 1.024 wins
+    assert dp.network_size(480, 640) == (384, 512)
+    assert dp.network_size(384, 512) == (384, 512)
+    assert dp.network_size(352, 1216) == (384, 1312)  # 1326.5 -> 41 * 32
+    assert dp.network_size(1000, 500) == (1024, 512)  # width: 1.024 wins
     squash = ZoeDepthDataPreProcessor(size=(384, 512))
-    assert squash.target_size((352, 1216)) == (384, 512)
+    assert squash.network_size(352, 1216) == (384, 512)
     img = torch.randint(0, 255, (3, 352, 1216), dtype=torch.uint8)
     out = dp(dict(inputs=[img]))['inputs']
     assert out.shape == (1, 3, 384, 1312)

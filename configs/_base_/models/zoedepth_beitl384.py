@@ -14,6 +14,7 @@ data_preprocessor = dict(
     type='ZoeDepthDataPreProcessor',
     size=(384, 512),
     keep_ratio=True,
+    resize_method='minimal',  # upstream ZoeDepth's rule (factor closer to 1)
     size_divisor=32,
     mean=(0.5, 0.5, 0.5),  # on [0, 1] RGB, after the resize
     std=(0.5, 0.5, 0.5),

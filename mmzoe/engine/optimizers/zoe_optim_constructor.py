@@ -33,7 +33,9 @@ class ZoeDepthOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         paramwise_cfg (dict, optional): ``encoder_lr_factor`` (default 10),
             ``pos_enc_lr_factor`` (default 10), ``decoder_lr_factor``
             (default 1), ``encoder_prefix`` ('backbone.'), ``decoder_prefix``
-            ('neck.'). A factor <= 0 freezes that part (its parameters get
+            ('neck.'), ``pos_enc_key`` (the name part marking position
+            encodings: 'relative_position' for MiDaS cores, 'pos_embed' for
+            the Depth Anything ViTs, as upstream's ``get_rel_pos_params``). A factor <= 0 freezes that part (its parameters get
             ``requires_grad=False``), as upstream does for the encoder.
     """
 
@@ -49,6 +51,8 @@ class ZoeDepthOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             paramwise_cfg.pop('decoder_lr_factor', 1.))
         self.encoder_prefix = paramwise_cfg.pop('encoder_prefix', 'backbone.')
         self.decoder_prefix = paramwise_cfg.pop('decoder_prefix', 'neck.')
+        self.pos_enc_key = paramwise_cfg.pop('pos_enc_key',
+                                             'relative_position')
         if paramwise_cfg:
             raise KeyError('ZoeDepthOptimWrapperConstructor got unknown '
                            f'paramwise_cfg keys: {sorted(paramwise_cfg)}')
@@ -56,7 +60,7 @@ class ZoeDepthOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
     def _group_of(self, name: str) -> str:
         if name.startswith(self.encoder_prefix):
-            return 'pos_enc' if 'relative_position' in name else 'encoder'
+            return 'pos_enc' if self.pos_enc_key in name else 'encoder'
         if name.startswith(self.decoder_prefix):
             return 'decoder'
         return 'head'

@@ -1,4 +1,5 @@
 """Data preprocessor doing ZoeDepth's in-model input transform."""
+import math
 from numbers import Number
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -12,7 +13,7 @@ from mmzoe.registry import MODELS
 
 @MODELS.register_module()
 class ZoeDepthDataPreProcessor(BaseDataPreprocessor):
-    """Resize-then-normalise preprocessor of ZoeDepth (docs/upstream_facts.md).
+    """Resize-then-normalise preprocessor of ZoeDepth (spec §2, §10.7).
 
     Per image: cast to float, divide by 255, optionally swap BGR to RGB,
     bilinear resize (``align_corners=True``) to ``size`` (the fixed network
@@ -49,15 +50,20 @@ class ZoeDepthDataPreProcessor(BaseDataPreprocessor):
             Defaults to 0.
         seg_pad_val (int): Padding value of ``gt_sem_seg``. Defaults to 255.
         non_blocking (bool): Passed to :meth:`cast_data`.
-        keep_ratio (bool): Keep the aspect ratio, as upstream ZoeDepth's
-            ``infer`` config mode (``force_keep_ar``): both sides are scaled
-            by the factor (height's or width's) closer to 1, upstream's
-            "minimal" rule. Defaults to False (the image is squashed to
-            ``size``).
-        size_divisor (int): Each side of the resized image is rounded to a
-            multiple of this (half to even, as upstream's
-            ``ensure_multiple_of``; at least one multiple). Defaults to 1
-            (with ``keep_ratio=False`` the output is exactly ``size``).
+        keep_ratio (bool): Keep each image's aspect ratio instead of
+            squashing it to ``size`` (see ``resize_method``). Defaults to
+            False.
+        resize_method (str): How ``size`` bounds the output, as in MiDaS /
+            Depth Anything's ``Resize``: ``'lower_bound'`` (at least
+            ``size``), ``'upper_bound'`` (at most ``size``) or ``'minimal'``
+            (scale as little as possible). Defaults to ``'lower_bound'``.
+        size_divisor (int): Round the network height and width to multiples
+            of this (upstream's ``ensure_multiple_of``; 14 for DINOv2
+            cores): to the nearest multiple (ties to even), then down if
+            above an upper bound or up if below a lower bound. Defaults to 1.
+        interpolation (str): ``'bilinear'`` (default) or ``'bicubic'``
+            (Depth Anything V2's OpenCV ``INTER_CUBIC``; use it with
+            ``align_corners=False``).
     """
 
     def __init__(self,
@@ -71,15 +77,26 @@ class ZoeDepthDataPreProcessor(BaseDataPreprocessor):
                  seg_pad_val: int = 255,
                  non_blocking: bool = False,
                  keep_ratio: bool = False,
-                 size_divisor: int = 1) -> None:
+                 resize_method: str = 'lower_bound',
+                 size_divisor: int = 1,
+                 interpolation: str = 'bilinear') -> None:
         super().__init__(non_blocking=non_blocking)
+        if resize_method not in ('lower_bound', 'upper_bound', 'minimal'):
+            raise ValueError(
+                "resize_method must be 'lower_bound', 'upper_bound' or "
+                f"'minimal', got {resize_method!r}.")
+        if interpolation not in ('bilinear', 'bicubic'):
+            raise ValueError("interpolation must be 'bilinear' or "
+                             f"'bicubic', got {interpolation!r}.")
         if int(size_divisor) < 1:
             raise ValueError(
                 f'size_divisor must be >= 1, got {size_divisor}.')
-        if keep_ratio and size is None:
-            raise ValueError('keep_ratio=True needs a size.')
+        if (keep_ratio or int(size_divisor) > 1) and size is None:
+            raise ValueError('keep_ratio / size_divisor need a size.')
         self.keep_ratio = bool(keep_ratio)
+        self.resize_method = resize_method
         self.size_divisor = int(size_divisor)
+        self.interpolation = interpolation
         if size is not None:
             if isinstance(size, int):
                 size = (size, size)
@@ -114,6 +131,48 @@ class ZoeDepthDataPreProcessor(BaseDataPreprocessor):
                 f'{self.mean.shape[0]} (is the image HWC instead of CHW?).')
         return self.prepare_batch(img[None])[0]
 
+    def network_size(self, height: int,
+                     width: int) -> Optional[Tuple[int, int]]:
+        """Network input (H, W) for an image of ``height`` x ``width``.
+
+        Args:
+            height (int): Image height.
+            width (int): Image width.
+
+        Returns:
+            tuple[int, int] | None: ``size`` itself unless ``keep_ratio`` or
+            ``size_divisor`` is set (then upstream's ``Resize.get_size``);
+            None if ``size`` is None.
+        """
+        if self.size is None:
+            return None
+        if not self.keep_ratio and self.size_divisor == 1:
+            return self.size
+        target_h, target_w = self.size
+        scale_h, scale_w = target_h / height, target_w / width
+        method = self.resize_method
+        if self.keep_ratio:
+            if method == 'lower_bound':
+                scale = max(scale_h, scale_w)
+            elif method == 'upper_bound':
+                scale = min(scale_h, scale_w)
+            else:  # minimal: the factor closer to 1
+                scale = scale_w if abs(1 - scale_w) < abs(1 - scale_h) \
+                    else scale_h
+            scale_h = scale_w = scale
+        return (self._to_multiple(scale_h * height, target_h),
+                self._to_multiple(scale_w * width, target_w))
+
+    def _to_multiple(self, x: float, bound: int) -> int:
+        """Round ``x`` to a multiple of ``size_divisor`` within ``bound``."""
+        m = self.size_divisor
+        y = int(round(x / m) * m)
+        if self.resize_method == 'upper_bound' and y > bound:
+            y = int(math.floor(x / m) * m)
+        if self.resize_method == 'lower_bound' and y < bound:
+            y = int(math.ceil(x / m) * m)
+        return y
+
     def prepare_batch(self, imgs: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) raw images -> (B, C, h, w) normalised network input.
 
@@ -130,42 +189,17 @@ class ZoeDepthDataPreProcessor(BaseDataPreprocessor):
         imgs = imgs.float() / self.pixel_scale
         if self.bgr_to_rgb:
             imgs = imgs.flip(1)
-        size = self.target_size(tuple(imgs.shape[-2:]))
+        size = self.network_size(*imgs.shape[-2:])
         if size is not None and (torch.jit.is_tracing()
                                  or tuple(imgs.shape[-2:]) != size):
             # when traced, the resize stays in the graph for any image size
+            # (with keep_ratio: the size of the traced image)
             imgs = F.interpolate(
                 imgs,
                 size=size,
-                mode='bilinear',
+                mode=self.interpolation,
                 align_corners=self.align_corners)
         return (imgs - self.mean) / self.std
-
-    def target_size(self, shape: Tuple[int, int]
-                    ) -> Optional[Tuple[int, int]]:
-        """Network input size for an image of ``shape`` (H, W).
-
-        Args:
-            shape (tuple[int, int]): Image (H, W).
-
-        Returns:
-            tuple[int, int] | None: ``size`` itself unless ``keep_ratio`` or
-            ``size_divisor`` change it; None when ``size`` is None.
-        """
-        if self.size is None:
-            return None
-        if not self.keep_ratio and self.size_divisor == 1:
-            return self.size
-        h, w = int(shape[0]), int(shape[1])
-        scale_h, scale_w = self.size[0] / h, self.size[1] / w
-        if self.keep_ratio:
-            if abs(1 - scale_w) < abs(1 - scale_h):
-                scale_h = scale_w
-            else:
-                scale_w = scale_h
-        m = self.size_divisor
-        return (max(m, int(round(scale_h * h / m)) * m),
-                max(m, int(round(scale_w * w / m)) * m))
 
     def _pad_gt(self, data_samples: List[Any]) -> None:
         """Pad GT maps of different sizes (depth: 0, labels: 255)."""

@@ -22,7 +22,10 @@ class ZoeRelativeDepthHead(BaseModule):
     ``conv1`` 3x3 C->C/2 -> bilinear ×2 (``align_corners=True``) -> ``conv2``
     3x3 C/2->32 -> ReLU [``out_conv`` feature] -> ``conv3`` 1x1 32->1 -> ReLU.
     The checkpoint keys ``scratch.output_conv.{0,2,4}`` map to
-    ``conv{1,2,3}``.
+    ``conv{1,2,3}``. Depth Anything's head is the same with the resize
+    between ``output_conv1`` and ``output_conv2`` going from the finest fused
+    map (8× the 14-pixel patch grid) to the input size (14× the grid):
+    ``scale_factor=1.75``.
 
     Args:
         in_channels (int): Channels of the finest fused feature (r1).
@@ -33,6 +36,9 @@ class ZoeRelativeDepthHead(BaseModule):
             Defaults to 32 (hard-coded upstream).
         non_negative (bool): Final ReLU. Defaults to True.
         align_corners (bool): Interpolation flag. Defaults to True.
+        scale_factor (float): Resize factor after ``conv1``. 2 (default,
+            MiDaS) resizes by ``scale_factor=2``; any other value to the
+            size ``(int(h * s), int(w * s))`` (1.75 for Depth Anything).
         final_bias (float, optional): If set, ``conv3.bias`` starts at this
             value instead of PyTorch's default init. A positive value keeps
             the final ReLU alive when training from scratch (with the
@@ -48,6 +54,7 @@ class ZoeRelativeDepthHead(BaseModule):
                  feat_channels: int = 32,
                  non_negative: bool = True,
                  align_corners: bool = True,
+                 scale_factor: float = 2.0,
                  final_bias: Optional[float] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -55,6 +62,10 @@ class ZoeRelativeDepthHead(BaseModule):
         self.in_channels = in_channels
         self.feat_channels = feat_channels
         self.align_corners = align_corners
+        if float(scale_factor) <= 0:
+            raise ValueError('ZoeRelativeDepthHead: scale_factor must be > '
+                             f'0, got {scale_factor}.')
+        self.scale_factor = float(scale_factor)
         self.conv1 = nn.Conv2d(in_channels, mid_channels, 3, padding=1)
         self.conv2 = nn.Conv2d(mid_channels, feat_channels, 3, padding=1)
         self.conv3 = nn.Conv2d(feat_channels, 1, 1)
@@ -71,13 +82,22 @@ class ZoeRelativeDepthHead(BaseModule):
             x (Tensor): (B, C, h, w) feature (r1, at 1/2 of the input).
 
         Returns:
-            tuple[Tensor, Tensor]: ``out_conv`` (B, 32, 2h, 2w) and the
-            relative inverse depth (B, 1, 2h, 2w).
+            tuple[Tensor, Tensor]: ``out_conv`` (B, 32, H, W) and the
+            relative inverse depth (B, 1, H, W), ``H = h * scale_factor``.
         """
         x = self.conv1(x)
-        x = F.interpolate(
-            x, scale_factor=2, mode='bilinear',
-            align_corners=self.align_corners)
+        if self.scale_factor == 2.0:
+            x = F.interpolate(
+                x, scale_factor=2, mode='bilinear',
+                align_corners=self.align_corners)
+        else:
+            h, w = x.shape[-2:]
+            x = F.interpolate(
+                x,
+                size=(int(h * self.scale_factor),
+                      int(w * self.scale_factor)),
+                mode='bilinear',
+                align_corners=self.align_corners)
         feat = self.relu(self.conv2(x))
         rel = self.final_act(self.conv3(feat))
         return feat, rel

@@ -1,7 +1,11 @@
-from .ckpt_convert import (CheckpointConversionError, check_against_model_keys,
+from .ckpt_convert import (DEPTH_ANYTHING_DROPPED_KEYS,
+                           CheckpointConversionError, check_against_model_keys,
+                           convert_depth_anything_keys,
+                           convert_depth_anything_metric_keys,
                            convert_midas_keys, convert_swinv2_timm06_keys,
                            convert_zoedepth_head_keys, convert_zoedepth_keys,
-                           load_state_dict_file, unwrap_state_dict)
+                           depth_anything_dropped_keys, load_state_dict_file,
+                           unwrap_state_dict)
 from .core_output import ZoeCoreOutput
 from .inference_precision import (PRECISIONS, cast_floating,
                                   set_inference_precision)
@@ -13,5 +17,7 @@ __all__ = [
     'convert_zoedepth_head_keys', 'convert_zoedepth_keys',
     'load_state_dict_file', 'unwrap_state_dict', 'ZoeCoreOutput',
     'perturb_weights', 'PRECISIONS', 'cast_floating',
-    'set_inference_precision'
+    'set_inference_precision',
+    'DEPTH_ANYTHING_DROPPED_KEYS', 'convert_depth_anything_keys',
+    'convert_depth_anything_metric_keys', 'depth_anything_dropped_keys'
 ]

@@ -1135,3 +1135,177 @@ def hf_zoedepth_nk_config_overrides(hf_config: Mapping) -> Dict[str, object]:
                 num_layers=n_layers,
                 feedforward_dim=int(hf_config.get(
                     'patch_transformer_intermediate_size') or 1024))))
+
+
+
+# ---------------------------------------------------------------------------
+# Depth Anything (DINOv2 ViT + DPT head) cores
+# ---------------------------------------------------------------------------
+# Upstream layouts (V1 github.com/LiheYoung/Depth-Anything, V2
+# github.com/DepthAnything/Depth-Anything-V2; the same names in both):
+#
+# * relative checkpoints (``depth_anything_vit{s,b,l}14.pth``,
+#   ``depth_anything_v2_vit{s,b,l}.pth``): a bare state dict with
+#   ``pretrained.*`` (the DINOv2 ViT, ``blocks.{i}`` without chunking) and
+#   ``depth_head.*`` (``projects``, ``resize_layers``, optional
+#   ``readout_projects``, ``scratch.layer{n}_rn`` / ``refinenet{n}`` /
+#   ``output_conv1`` / ``output_conv2``);
+# * V1 metric checkpoints (``depth_anything_metric_depth_{indoor,outdoor}.pt``)
+#   are ZoeDepth checkpoints: the relative model above under ``core.core.``,
+#   the metric-bins head at the top.
+#
+# Our layout: ``backbone.model.*`` (timm 1.x DINOv2 ViT, same tensor names
+# as DINOv2's own code), ``neck.reassemble.*`` (projects, resize_layers,
+# readout_projects), ``neck.layer{n}_rn`` / ``neck.refinenet{n}``,
+# ``neck.relative_head.conv{1,2,3}`` for ``output_conv1`` /
+# ``output_conv2.0`` / ``output_conv2.2``, ``decode_head.*``.
+
+# Upstream tensors with no counterpart, dropped by name (with the reason).
+DEPTH_ANYTHING_DROPPED_KEYS = {
+    'pretrained.mask_token':
+    'DINOv2 masked-image-modelling token, used only in DINOv2 pre-training '
+    '(never in a Depth Anything forward pass)',
+}
+_DINOV2_KEEP_RE = re.compile(
+    r'^(?:cls_token|pos_embed|patch_embed\.proj\.(?:weight|bias)'
+    r'|norm\.(?:weight|bias)'
+    r'|blocks\.\d+\.(?:norm[12]\.(?:weight|bias)|ls[12]\.gamma'
+    r'|attn\.(?:qkv|proj)\.(?:weight|bias)|mlp\.fc[12]\.(?:weight|bias)))$')
+_DA_REASSEMBLE_RE = re.compile(
+    r'^(?:projects\.[0-3]|resize_layers\.[013]|readout_projects\.[0-3]\.0)'
+    r'\.(?:weight|bias)$')
+_DA_OUTPUT_CONV_RE = re.compile(
+    r'^scratch\.output_conv(1|2\.0|2\.2)\.(weight|bias)$')
+_DA_OUTPUT_CONV_NAMES = {'1': 'conv1', '2.0': 'conv2', '2.2': 'conv3'}
+
+
+def _map_depth_anything(state_dict: Mapping[str, torch.Tensor],
+                        backbone_prefix: str,
+                        neck_prefix: str) -> Tuple[StateDict, List[str]]:
+    out: StateDict = OrderedDict()
+    unknown: List[str] = []
+    found = {'pretrained.': False, 'depth_head.': False}
+    for key, value in state_dict.items():
+        if key in DEPTH_ANYTHING_DROPPED_KEYS:
+            continue
+        if key.startswith('pretrained.'):
+            found['pretrained.'] = True
+            sub = key[len('pretrained.'):]
+            if _DINOV2_KEEP_RE.match(sub):
+                out[backbone_prefix + sub] = value
+                continue
+        elif key.startswith('depth_head.'):
+            found['depth_head.'] = True
+            sub = key[len('depth_head.'):]
+            m = _DA_OUTPUT_CONV_RE.match(sub)
+            if m:
+                name = _DA_OUTPUT_CONV_NAMES[m.group(1)]
+                out[f'{neck_prefix}relative_head.{name}.{m.group(2)}'] = value
+                continue
+            if _DA_REASSEMBLE_RE.match(sub):
+                out[f'{neck_prefix}reassemble.{sub}'] = value
+                continue
+            if sub.startswith('scratch.') and _MIDAS_NECK_RE.match(
+                    sub[len('scratch.'):]):
+                out[neck_prefix + sub[len('scratch.'):]] = value
+                continue
+        unknown.append(key)
+    for pre, ok in found.items():
+        if not ok:
+            raise CheckpointConversionError(
+                f'No keys starting with "{pre}" found: not a Depth Anything '
+                '(DINOv2 + DPT head) state dict.')
+    return out, unknown
+
+
+def depth_anything_dropped_keys(state_dict: Mapping[str, torch.Tensor],
+                                prefix: str = '') -> Dict[str, str]:
+    """Upstream keys of ``state_dict`` the Depth Anything converters drop.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Upstream state dict.
+        prefix (str): Prefix of the Depth Anything model in it (``''`` for
+            relative checkpoints, ``'core.core.'`` for metric ones).
+
+    Returns:
+        dict[str, str]: Dropped key -> reason.
+    """
+    return {
+        prefix + k: why
+        for k, why in DEPTH_ANYTHING_DROPPED_KEYS.items()
+        if prefix + k in state_dict
+    }
+
+
+def convert_depth_anything_keys(state_dict: Mapping[str, torch.Tensor],
+                                backbone_prefix: str = 'backbone.model.',
+                                neck_prefix: str = 'neck.') -> StateDict:
+    """Convert a Depth Anything V1/V2 relative state dict to mmzoe core keys.
+
+    ``pretrained.*`` -> ``backbone.model.*`` (``ZoeDINOv2``; names kept),
+    ``depth_head.{projects,resize_layers,readout_projects}`` ->
+    ``neck.reassemble.*``, ``depth_head.scratch.layer{n}_rn`` /
+    ``refinenet{n}`` -> ``neck.*``, ``depth_head.scratch.output_conv1`` /
+    ``output_conv2.0`` / ``output_conv2.2`` ->
+    ``neck.relative_head.conv{1,2,3}``. ``pretrained.mask_token`` is
+    dropped (:data:`DEPTH_ANYTHING_DROPPED_KEYS`).
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Upstream relative state dict.
+        backbone_prefix (str): Target prefix of the timm ViT.
+        neck_prefix (str): Target prefix of the DPT neck.
+
+    Returns:
+        dict[str, Tensor]: ``backbone.*`` and ``neck.*`` tensors.
+
+    Raises:
+        CheckpointConversionError: Listing every key that could not be
+            placed, or if the encoder or head part is missing.
+    """
+    out, unknown = _map_depth_anything(state_dict, backbone_prefix,
+                                       neck_prefix)
+    if unknown:
+        _fail('Depth Anything checkpoint', unknown)
+    return out
+
+
+def convert_depth_anything_metric_keys(
+        state_dict: Mapping[str, torch.Tensor],
+        core_prefix: str = 'core.core.') -> StateDict:
+    """Convert a Depth Anything V1 metric (ZoeDepth layout) state dict.
+
+    The Depth Anything model under ``core_prefix`` goes through
+    :func:`convert_depth_anything_keys`, the metric-bins head through
+    :func:`convert_zoedepth_head_keys`.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Bare state dict of
+            ``depth_anything_metric_depth_{indoor,outdoor}.pt`` (use
+            :func:`unwrap_state_dict` for ``{"model": sd}`` files).
+        core_prefix (str): Prefix of the Depth Anything model.
+
+    Returns:
+        dict[str, Tensor]: ``backbone.*``, ``neck.*`` and ``decode_head.*``.
+
+    Raises:
+        CheckpointConversionError: Listing every key that could not be
+            placed.
+    """
+    core: StateDict = OrderedDict()
+    head: StateDict = OrderedDict()
+    for key, value in state_dict.items():
+        if key.startswith(core_prefix):
+            core[key[len(core_prefix):]] = value
+        else:
+            head[key] = value
+    if not core:
+        raise CheckpointConversionError(
+            f'No "{core_prefix}*" keys: not a ZoeDepth-layout checkpoint.')
+    out, bad = _map_depth_anything(core, 'backbone.model.', 'neck.')
+    unknown = [core_prefix + k for k in bad]
+    head_out, bad = _map_head(head, 'decode_head.')
+    unknown += bad
+    out.update(head_out)
+    if unknown:
+        _fail('Depth Anything metric checkpoint', unknown)
+    return out

@@ -1,0 +1,24 @@
+# Depth Anything V2 ViT-S/14 relative depth through mmzoe's user path.
+# The core (encoder + DPT head) is the released relative model; the input
+# transform is upstream's infer_image(img, 518): keep the aspect ratio, the
+# shorter side at least 518, both sides rounded to multiples of 14, bicubic
+# (OpenCV INTER_CUBIC = torch bicubic, align_corners=False), ImageNet
+# mean/std. The metric head is untrained here: use the relative output,
+#     model = init_model('configs/depth_anything/zoedepth_da2-vits_relative-518.py')
+#     model.load_core_checkpoint('checkpoints/da2_vits_core-mmzoe.pth')
+#     _, rel = inference_depth(model, 'img.jpg', return_relative=True)
+# after python tools/model_converters/depth_anything_to_mmzoe.py \
+#     depth_anything_v2_vits.pth checkpoints/da2_vits_core-mmzoe.pth
+_base_ = [
+    '../_base_/models/zoedepth_da_vits.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(
+    data_preprocessor=dict(
+        size=(518, 518),
+        keep_ratio=True,
+        resize_method='lower_bound',
+        size_divisor=14,
+        interpolation='bicubic',
+        align_corners=False),
+    core_checkpoint='checkpoints/da2_vits_core-mmzoe.pth')
