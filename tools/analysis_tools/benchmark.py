@@ -43,12 +43,14 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
-# (perturb_weights, process_peak_rss: re-exported for the tests)
+# (network_size, perturb_weights, process_peak_rss: re-exported for
+# get_flops.py and the tests)
 from bench_utils import (RssPhases, _environment, _fmt_bytes,  # noqa: F401
                          _model_info, _uncompile, autocast_ctx, build_model,
                          compile_model, count_flops, depth_errors,
                          machine_probe, make_data_samples, make_inputs,
-                         perturb_weights, process_peak_rss, timed_stats)
+                         network_size, perturb_weights, process_peak_rss,
+                         timed_stats)
 
 from mmzoe.models.backbones.zoe_swinv2 import ATTENTION_ALIASES
 from mmzoe.models.speed_switches import (reference_config, set_switch,
