@@ -1,6 +1,10 @@
 # Runtime shared by every mmzoe config.
 default_scope = 'mmzoe'
 custom_imports = dict(imports=['mmzoe'], allow_failed_imports=False)
+# MMSegmentation's own tools/train.py builds this runner too (``_scope_``:
+# found from MMEngine's root registry): it applies env_cfg.cpu_runtime.
+runner_type = 'ZoeRunner'
+_scope_ = 'mmzoe'
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

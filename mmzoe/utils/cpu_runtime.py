@@ -4,7 +4,8 @@ Two switches, on by default for CPU runs (:data:`DEFAULT_CPU_RUNTIME`,
 ``env_cfg.cpu_runtime`` in a config). :func:`apply_cpu_runtime` is the one
 place that applies them; :func:`~mmzoe.apis.init_model` (hence
 ``tools/infer.py``) and :class:`~mmzoe.engine.runner.ZoeRunner` (hence
-``tools/train.py``, ``tools/test.py``) call it before the model is built, and only when
+``tools/train.py``, ``tools/test.py`` and MMSegmentation's own tools, through
+the config's ``runner_type``) call it before the model is built, and only when
 the model runs on the CPU: a GPU run keeps glibc's and the CPU's defaults
 unless the settings say ``on_gpu=True``.
 

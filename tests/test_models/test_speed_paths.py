@@ -265,3 +265,19 @@ def test_benchmark_paths_tool_times_both_rows(tmp_path):
     assert res['user_vs_baseline_depth']['max_rel'] < 1e-5
     assert (tmp_path / 'r.json').is_file()
 
+
+def test_mmseg_train_tool_builds_the_zoe_runner(tmp_path):
+    """MMSegmentation's tools/train.py calls mmengine's root
+    ``RUNNERS.build(cfg)`` when the config names a ``runner_type``: the
+    default runtime's ``runner_type``/``_scope_`` reach ZoeRunner, whose
+    setup_env applies the CPU runtime."""
+    from mmengine.registry import RUNNERS
+
+    from mmzoe.engine.runner import ZoeRunner
+    runtime = Config.fromfile(RUNTIME)
+    cfg = Config.fromfile(osp.join(ROOT, 'tests', 'configs',
+                                   'zoe_tiny_nyu.py'))
+    cfg.merge_from_dict(dict(runner_type=runtime.runner_type,
+                             _scope_=runtime._scope_,
+                             work_dir=str(tmp_path)))
+    assert isinstance(RUNNERS.build(cfg), ZoeRunner)
