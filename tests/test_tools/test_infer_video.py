@@ -127,7 +127,10 @@ def test_corrupt_frame_reported_and_skipped(setup, clean_run):
     for name in names:  # nothing else lost or shifted
         a = read_depth_png(osp.join(bad, 'corrupt_depth_frames', name))
         b = read_depth_png(osp.join(clean, 'clip_depth_frames', name))
-        np.testing.assert_array_equal(a, b)
+        # the frames after the bad one are batched with other neighbours,
+        # which may move a value across a rounding step of the 16-bit PNG
+        # (1 mm); a lost or shifted frame would differ by far more
+        assert np.abs(a - b).max() <= 0.0011, name
 
 
 def test_frame_folder_as_video_with_a_bad_file(setup, tmp_path):

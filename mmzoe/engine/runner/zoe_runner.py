@@ -314,15 +314,24 @@ class ZoeRunner(Runner):
             applied = apply_cpu_runtime(
                 cpu_runtime_settings(env_cfg), get_device())
         if applied is not None:
-            print_log(
+            # logged by _log_env, once the runner's own logger exists (a
+            # logger made now would be MMEngine's default console logger)
+            self._cpu_runtime_note = (
                 f'cpu_runtime: malloc={applied["malloc"]}, flush_denormal='
                 f'{applied["flush_denormal"]}' +
-                ''.join(f' ({w.message})' for w in caught),
-                logger='current')
+                ''.join(f' ({w.message})' for w in caught))
         if (self.distributed and not is_distributed()
                 and uses_cpu_distributed()):
             init_cpu_dist(self.launcher, **env_cfg.get('dist_cfg', {}))
         super().setup_env(env_cfg)
+
+    def _log_env(self, env_cfg: dict) -> None:
+        """MMEngine's environment log, then the CPU runtime applied by
+        :meth:`setup_env`."""
+        super()._log_env(env_cfg)
+        note = getattr(self, '_cpu_runtime_note', None)
+        if note:
+            self.logger.info(note)
 
     def wrap_model(
             self, model_wrapper_cfg: Optional[Dict],
