@@ -116,9 +116,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 BACKEND_HELP = (
     'Backends: "pytorch" (CONFIG CHECKPOINT INPUT) and "onnxruntime" '
     '(MODEL.onnx INPUT, a graph from tools/deployment/pytorch2onnx.py; CPU). '
-    'ONNX Runtime is faster on the CPU: SwinV2-B at 384x384 took 0.45-0.49x '
-    'the time of the pytorch backend on our (shared, loaded) 2-core machine, '
-    'same depth within 1e-6; see docs/deployment.md.')
+    'On an idle 2-core CPU, SwinV2-B at 384x384, the pytorch backend is the '
+    'faster one (ONNX Runtime took 1.10x its time, 0.76x upstream '
+    "ZoeDepth's); ONNX Runtime is for deployment without PyTorch, same depth "
+    'within 1e-6; see docs/deployment.md.')
 
 
 def add_deploy_args(parser: argparse.ArgumentParser) -> None:

@@ -7,8 +7,7 @@
 #     python tools/model_converters/depth_anything_metric_to_mmzoe.py \
 #         depth_anything_metric_depth_outdoor.pt \
 #         checkpoints/da1_metric_outdoor-mmzoe.pth
-# Model and inference only: a KITTI evaluation config follows once mmzoe has
-# a KITTI dataset.
+# Evaluation on KITTI: zoedepth_da1-vitl_metric-outdoor_eval_kitti-eigen.py.
 _base_ = ['./zoedepth_da1-vitl_metric-indoor.py']
 model = dict(
     decode_head=dict(max_depth=80.0, loss_decode=dict(max_depth=80.0)))

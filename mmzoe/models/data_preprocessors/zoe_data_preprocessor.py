@@ -13,7 +13,7 @@ from mmzoe.registry import MODELS
 
 @MODELS.register_module()
 class ZoeDepthDataPreProcessor(BaseDataPreprocessor):
-    """Resize-then-normalise preprocessor of ZoeDepth (spec §2, §10.7).
+    """Resize-then-normalise preprocessor of ZoeDepth (docs/upstream_facts.md).
 
     Per image: cast to float, divide by 255, optionally swap BGR to RGB,
     bilinear resize (``align_corners=True``) to ``size`` (the fixed network

@@ -9,21 +9,44 @@ from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
 from mmzoe.registry import MODELS
-from ..layers import (AttractorLayer, AttractorLayerUnnormed,
-                      ConditionalLogBinomial, Projector, SeedBinRegressor,
-                      SeedBinRegressorUnnormed)
+from ..layers import ConditionalLogBinomial, Projector
 from ..utils.core_output import ZoeCoreOutput
 from ..utils.resize import upsample_to
 from .loss_build import (qualify_loss_cfgs, quiet_base_head_init,
                          sum_losses)
 
-# bin_centers_type -> (seed regressor, attractor layer, normalise seed output)
+# bin_centers_type -> registered (seed regressor, attractor layer) names and
+# whether the seed output is normalised before the first attractor stage
 _VARIANTS = {
-    'normed': (SeedBinRegressor, AttractorLayer, True),
-    'softplus': (SeedBinRegressorUnnormed, AttractorLayerUnnormed, False),
-    'hybrid1': (SeedBinRegressor, AttractorLayerUnnormed, False),
-    'hybrid2': (SeedBinRegressorUnnormed, AttractorLayer, True),
+    'normed': ('ZoeSeedBinRegressor', 'ZoeAttractorLayer', True),
+    'softplus': ('ZoeSeedBinRegressorUnnormed', 'ZoeAttractorLayerUnnormed',
+                 False),
+    'hybrid1': ('ZoeSeedBinRegressor', 'ZoeAttractorLayerUnnormed', False),
+    'hybrid2': ('ZoeSeedBinRegressorUnnormed', 'ZoeAttractorLayer', True),
 }
+
+
+def bin_layer_classes(bin_centers_type: str) -> Tuple[type, type, bool]:
+    """The seed-regressor and attractor classes of a bin-centre variant.
+
+    Args:
+        bin_centers_type (str): ``'normed'``, ``'softplus'``, ``'hybrid1'``
+            or ``'hybrid2'`` (upstream ZoeDepth's names).
+
+    Returns:
+        tuple: (seed regressor class, attractor layer class, whether the
+        seed centres are normalised to [0, 1] for the attractors), looked up
+        in mmzoe's ``MODELS`` registry.
+
+    Raises:
+        ValueError: For an unknown variant.
+    """
+    if bin_centers_type not in _VARIANTS:
+        raise ValueError(
+            f'bin_centers_type must be one of {sorted(_VARIANTS)}, got '
+            f'{bin_centers_type!r}')
+    seed, attractor, normalise = _VARIANTS[bin_centers_type]
+    return MODELS.get(seed), MODELS.get(attractor), normalise
 
 
 @MODELS.register_module()
@@ -159,10 +182,8 @@ class ZoeDepthHead(BaseDecodeHead):
             raise ValueError('ZoeDepthHead: n_attractors needs one entry per '
                              f'decoder feature (r4, r3, r2, r1), got '
                              f'{list(n_attractors)}')
-        if bin_centers_type not in _VARIANTS:
-            raise ValueError(
-                f'bin_centers_type must be one of {sorted(_VARIANTS)}, got '
-                f'{bin_centers_type!r}')
+        seed_cls, attractor_cls, self._normalise_seed = bin_layer_classes(
+            bin_centers_type)
         with quiet_base_head_init():
             super().__init__(
                 in_channels,
@@ -186,9 +207,6 @@ class ZoeDepthHead(BaseDecodeHead):
         self.out_conv_channels = int(out_conv_channels)
         self.min_depth = float(min_depth)
         self.max_depth = float(max_depth)
-        seed_cls, attractor_cls, self._normalise_seed = _VARIANTS[
-            bin_centers_type]
-
         btlnck = in_channels
         self.conv2 = nn.Conv2d(btlnck, btlnck, 1, 1, 0)
         self.seed_bin_regressor = seed_cls(

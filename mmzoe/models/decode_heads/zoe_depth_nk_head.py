@@ -14,7 +14,7 @@ from ..layers import ConditionalLogBinomial, Projector
 from ..layers.patch_transformer import ZoePatchTransformerRouter
 from ..utils.core_output import ZoeCoreOutput
 from .loss_build import qualify_loss_cfgs, quiet_base_head_init
-from .zoe_depth_head import _VARIANTS
+from .zoe_depth_head import bin_layer_classes
 
 _DEFAULT_DOMAINS = (
     dict(name='nyu', n_bins=64, min_depth=1e-3, max_depth=10.0),
@@ -137,10 +137,8 @@ class ZoeDepthNKHead(BaseDecodeHead):
         if len(n_attractors) != 4:
             raise ValueError('ZoeDepthNKHead: n_attractors needs 4 entries, '
                              f'got {list(n_attractors)}')
-        if bin_centers_type not in _VARIANTS:
-            raise ValueError(
-                f'bin_centers_type must be one of {sorted(_VARIANTS)}, got '
-                f'{bin_centers_type!r}')
+        seed_cls, attractor_cls, self._normalise_seed = bin_layer_classes(
+            bin_centers_type)
         if route not in ('image', 'batch'):
             raise ValueError(f"route must be 'image' or 'batch', got "
                              f'{route!r}')
@@ -181,8 +179,6 @@ class ZoeDepthNKHead(BaseDecodeHead):
         # the picked domain's range (ZoeDepthNKEstimator)
         self.min_depth = min(float(d['min_depth']) for d in domains)
         self.max_depth = max(float(d['max_depth']) for d in domains)
-        seed_cls, attractor_cls, self._normalise_seed = _VARIANTS[
-            bin_centers_type]
 
         self.decoder_channels = decoder_channels
         self.out_conv_channels = int(out_conv_channels)
