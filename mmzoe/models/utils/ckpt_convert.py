@@ -309,6 +309,20 @@ def convert_zoedepth_keys(state_dict: Mapping[str, torch.Tensor],
         CheckpointConversionError: Listing every key that could not be
             placed.
     """
+    return _convert_core_and_head(
+        state_dict, core_prefix,
+        lambda core: _map_midas(core, 'backbone.model.', 'neck.'),
+        _map_head, 'ZoeDepth checkpoint')
+
+
+def _convert_core_and_head(state_dict: Mapping[str, torch.Tensor],
+                           core_prefix: str, map_core, map_head, what: str,
+                           layout: str = 'ZoeDepth') -> StateDict:
+    """Split a ZoeDepth-layout state dict at ``core_prefix`` and convert
+    both parts: the core with ``map_core(core_sd) -> (converted, unknown)``
+    (keys without the prefix), the rest with ``map_head(head_sd,
+    'decode_head.') -> (converted, unknown)``; every key neither places is
+    listed in one :class:`CheckpointConversionError` naming ``what``."""
     core: StateDict = OrderedDict()
     head: StateDict = OrderedDict()
     for key, value in state_dict.items():
@@ -318,14 +332,14 @@ def convert_zoedepth_keys(state_dict: Mapping[str, torch.Tensor],
             head[key] = value
     if not core:
         raise CheckpointConversionError(
-            f'No "{core_prefix}*" keys: not a ZoeDepth checkpoint.')
-    out, bad = _map_midas(core, 'backbone.model.', 'neck.')
+            f'No "{core_prefix}*" keys: not a {layout} checkpoint.')
+    out, bad = map_core(core)
     unknown = [core_prefix + k for k in bad]
-    head_out, bad = _map_head(head, 'decode_head.')
+    head_out, bad = map_head(head, 'decode_head.')
     unknown += bad
     out.update(head_out)
     if unknown:
-        _fail('ZoeDepth checkpoint', unknown)
+        _fail(what, unknown)
     return out
 
 
@@ -539,24 +553,10 @@ def convert_zoedepth_beit_keys(state_dict: Mapping[str, torch.Tensor],
         CheckpointConversionError: Listing every key that could not be
             placed.
     """
-    core: StateDict = OrderedDict()
-    head: StateDict = OrderedDict()
-    for key, value in state_dict.items():
-        if key.startswith(core_prefix):
-            core[key[len(core_prefix):]] = value
-        else:
-            head[key] = value
-    if not core:
-        raise CheckpointConversionError(
-            f'No "{core_prefix}*" keys: not a ZoeDepth checkpoint.')
-    out, bad = _map_midas_beit(core, 'backbone.model.', 'neck.')
-    unknown = [core_prefix + k for k in bad]
-    head_out, bad = _map_head(head, 'decode_head.')
-    unknown += bad
-    out.update(head_out)
-    if unknown:
-        _fail('ZoeDepth (BEiT core) checkpoint', unknown)
-    return out
+    return _convert_core_and_head(
+        state_dict, core_prefix,
+        lambda core: _map_midas_beit(core, 'backbone.model.', 'neck.'),
+        _map_head, 'ZoeDepth (BEiT core) checkpoint')
 
 
 def convert_zoedepth_any_keys(state_dict: Mapping[str, torch.Tensor],
@@ -960,30 +960,15 @@ def convert_zoedepth_nk_keys(state_dict: Mapping[str, torch.Tensor],
         CheckpointConversionError: Listing every key that could not be
             placed.
     """
-    core: StateDict = OrderedDict()
-    head: StateDict = OrderedDict()
-    for key, value in state_dict.items():
-        if key.startswith(core_prefix):
-            core[key[len(core_prefix):]] = value
-        else:
-            head[key] = value
-    if not core:
-        raise CheckpointConversionError(
-            f'No "{core_prefix}*" keys: not a ZoeDepth checkpoint.')
     if map_core is None:
-        if is_beit_midas_state_dict(core):
-            out, bad = _map_midas_beit(core, 'backbone.model.', 'neck.')
-        else:
-            out, bad = _map_midas(core, 'backbone.model.', 'neck.')
-    else:
-        out, bad = map_core(core)
-    unknown = [core_prefix + k for k in bad]
-    head_out, bad = _map_nk_head(head, 'decode_head.')
-    unknown += bad
-    out.update(head_out)
-    if unknown:
-        _fail('ZoeDepth-NK checkpoint', unknown)
-    return out
+
+        def map_core(core):
+            if is_beit_midas_state_dict(core):
+                return _map_midas_beit(core, 'backbone.model.', 'neck.')
+            return _map_midas(core, 'backbone.model.', 'neck.')
+
+    return _convert_core_and_head(state_dict, core_prefix, map_core,
+                                  _map_nk_head, 'ZoeDepth-NK checkpoint')
 
 
 # transformers ZoeD_NK (several bin configurations + router): the metric head
@@ -1291,21 +1276,8 @@ def convert_depth_anything_metric_keys(
         CheckpointConversionError: Listing every key that could not be
             placed.
     """
-    core: StateDict = OrderedDict()
-    head: StateDict = OrderedDict()
-    for key, value in state_dict.items():
-        if key.startswith(core_prefix):
-            core[key[len(core_prefix):]] = value
-        else:
-            head[key] = value
-    if not core:
-        raise CheckpointConversionError(
-            f'No "{core_prefix}*" keys: not a ZoeDepth-layout checkpoint.')
-    out, bad = _map_depth_anything(core, 'backbone.model.', 'neck.')
-    unknown = [core_prefix + k for k in bad]
-    head_out, bad = _map_head(head, 'decode_head.')
-    unknown += bad
-    out.update(head_out)
-    if unknown:
-        _fail('Depth Anything metric checkpoint', unknown)
-    return out
+    return _convert_core_and_head(
+        state_dict, core_prefix,
+        lambda core: _map_depth_anything(core, 'backbone.model.', 'neck.'),
+        _map_head, 'Depth Anything metric checkpoint',
+        layout='ZoeDepth-layout')
