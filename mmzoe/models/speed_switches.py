@@ -9,12 +9,17 @@ core. The shipped model configs (``configs/_base_/models/zoedepth_swin2b.py``
 and ``zoedepth_tiny.py``, hence the demo and test configs built on them) set
 every switch whose ``shipped`` value differs from ``off``;
 ``tests/test_perf_switches.py`` checks that, and checks each tolerance.
+A switch with ``applies_to`` only exists for parts of the registered types
+it names (the BEiT core's and the ViT reassemble stage's switches, shipped on in
+``zoedepth_beitl384.py`` and every config built on it;
+``tests/test_models/test_beit_speed_switches.py`` checks them).
 
 Differences between the code defaults and the shipped configs, stated here
 once:
 
-* ``attn_impl``, ``channels_last``, ``clb_project_condition`` and
-  ``fused_expectation`` are off in the code (the constructors build
+* ``attn_impl``, ``channels_last``, ``clb_project_condition``,
+  ``fused_expectation``, ``beit_toeplitz_bias`` and ``split_readout`` are off
+  in the code (the constructors build
   upstream's order of operations, what the converted-weights equivalence
   tests compare) and on in the shipped configs.
 * ``with_cp`` is off in both (it trades time for training memory).
@@ -25,7 +30,7 @@ once:
   not by the config; both default to off (fp32, eager).
 """
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Optional, Tuple
 
 
@@ -44,6 +49,10 @@ class SpeedSwitch:
         rtol (float): The number behind ``tolerance`` (what the equivalence
             test checks).
         doc (str): One line on what it does.
+        applies_to (tuple[str]): Registered types of the part holding the
+            keys (e.g. ``('ZoeBEiT', )``); parts of other types are skipped
+            by :func:`set_switch` and read as ``off`` by :func:`get_switch`.
+            Empty (the default): every part that has the key's parent.
     """
     name: str
     keys: Tuple[str, ...]
@@ -53,6 +62,7 @@ class SpeedSwitch:
     tolerance: str
     rtol: float
     doc: str
+    applies_to: Tuple[str, ...] = field(default=())
 
 
 SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
@@ -94,6 +104,18 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'mean relative depth error <= 1 % against fp32', 1e-2,
         'weights of the core cast once to bf16/fp16, metric head in fp32 '
         '(init_model(precision=...), --precision)'),
+    SpeedSwitch(
+        'beit_toeplitz_bias', ('model.backbone.toeplitz_bias', ), True, False,
+        True, 'max relative depth difference <= 1e-5 (fp32)', 1e-5,
+        'BEiT position bias copied from a strided view of its resized table '
+        '(queries in reversed patch order) instead of an index gather',
+        applies_to=('ZoeBEiT', )),
+    SpeedSwitch(
+        'split_readout', ('model.neck.reassemble.split_readout', ), True,
+        False, True, 'max relative depth difference <= 1e-5 (fp32)', 1e-5,
+        "ViT readout projection as W_p t + (W_r r + b): half its "
+        'multiply-adds, no concatenation',
+        applies_to=('ZoeViTReassemble', )),
 )
 
 SWITCHES_BY_NAME: Dict[str, SpeedSwitch] = {s.name: s for s in SPEED_SWITCHES}
@@ -116,6 +138,15 @@ def _parent(cfg, key: str):
     return node
 
 
+def _applies(switch: SpeedSwitch, parent) -> bool:
+    """Whether ``parent`` (the dict holding a key) is a part of a type the
+    switch applies to."""
+    if not switch.applies_to:
+        return True
+    part_type = str(parent.get('type', '')).split('.')[-1]
+    return part_type in switch.applies_to
+
+
 def set_switch(cfg, name: str, value: Any) -> None:
     """Set every config key of switch ``name`` to ``value`` (in place).
 
@@ -130,7 +161,7 @@ def set_switch(cfg, name: str, value: Any) -> None:
     switch = SWITCHES_BY_NAME[name]
     for key in switch.keys:
         parent = _parent(cfg, key)
-        if parent is None:
+        if parent is None or not _applies(switch, parent):
             continue
         if key == 'model.backbone.attn_impl' and 'SwinV2' not in str(
                 parent.get('type', '')):
@@ -144,7 +175,8 @@ def get_switch(cfg, name: str) -> Any:
     switch = SWITCHES_BY_NAME[name]
     for key in switch.keys:
         parent = _parent(cfg, key)
-        if parent is not None and key.split('.')[-1] in parent:
+        if parent is not None and key.split('.')[-1] in parent and \
+                _applies(switch, parent):
             return parent[key.split('.')[-1]]
     return switch.off
 

@@ -33,6 +33,9 @@ model = dict(
         # 'sdpa': fused attention with the (resized) relative position bias
         # as mask; 'timm': explicit softmax in MiDaS' order
         attn_impl='sdpa',
+        # bias copied from a strided view of each table, no index gather
+        # (speed switch beit_toeplitz_bias, mmzoe/models/speed_switches.py)
+        toeplitz_bias=True,
         with_cp=False),
     neck=dict(
         type='ZoeDPTNeck',
@@ -44,7 +47,10 @@ model = dict(
             in_channels=1024,
             out_channels=[256, 512, 1024, 1024],
             readout='project',
-            scale_factors=[4, 2, 1, 0.5]),
+            scale_factors=[4, 2, 1, 0.5],
+            # W_p t + (W_r r + b) instead of W [t; r] + b (speed switch
+            # split_readout): half the readout multiply-adds
+            split_readout=True),
         in_channels=[256, 512, 1024, 1024],
         channels=256,
         channels_last=True,

@@ -26,6 +26,19 @@ optimiser steps invalidate them); the (heads, N, N) bias itself is gathered
 in every call (one gather, small next to the attention itself, and no
 ~20 MB-per-block cache).
 
+With ``toeplitz_bias=True`` (fused path) the (heads, N, N) bias is not
+gathered through the index but copied from a strided view of the resized
+table: the patch-to-patch bias only depends on the offset
+``(yi - yj, xi - xj)``, so with the *queries* in reversed patch order the row
+of query ``(p, q)`` is the window ``[p:p+gh, q:q+gw]`` of the table flipped in
+both axes, and every row is one ``unfold`` view of that small table (a copy
+with contiguous runs of ``gw`` values instead of a gather through a
+``(N+1)²`` index). The queries are put in that order before the attention and
+the outputs back in the input order; the class-token rows and column are
+filled from the last three table rows as before. The query scale is passed to
+``scaled_dot_product_attention`` instead of multiplying the queries (exact
+for the power-of-two scales of head widths 16, 64, 256).
+
 Parameter and buffer names are timm's (``qkv``, ``q_bias``, ``v_bias``,
 ``relative_position_bias_table``, ``proj``; ``k_bias`` and
 ``relative_position_index`` non-persistent), so checkpoints load unchanged.
@@ -36,7 +49,8 @@ import torch
 import torch.nn.functional as F
 from timm.models.beit import Attention, gen_relative_position_index
 
-from .swinv2_fused_attention import _attention, _is_compiling, _is_tracing
+from .swinv2_fused_attention import (_attention, _is_compiling, _is_tracing,
+                                     _use_custom_backward)
 
 Grid = Tuple[int, int]
 
@@ -78,6 +92,9 @@ class ZoeBEiTAttention(Attention):
         fused (bool): Use ``scaled_dot_product_attention``. Defaults to True.
         cache_bias (bool): Cache the per-grid resized table and index in eval
             mode without gradients. Defaults to True.
+        toeplitz_bias (bool): Build the bias by a strided copy of the table,
+            queries in reversed patch order (fused path only; see the module
+            docstring). Defaults to False (the index gather).
         **kwargs: timm ``beit.Attention`` keyword arguments.
     """
 
@@ -85,24 +102,29 @@ class ZoeBEiTAttention(Attention):
                  *args,
                  fused: bool = True,
                  cache_bias: bool = True,
+                 toeplitz_bias: bool = False,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fused = bool(fused)
         self.cache_bias = bool(cache_bias)
+        self.toeplitz_bias = bool(toeplitz_bias)
         self._index_cache: Dict[tuple, torch.Tensor] = {}
+        self._order_cache: Dict[tuple, torch.Tensor] = {}
         self._table_cache: Optional[Tuple[tuple, torch.Tensor]] = None
 
     @classmethod
     def from_timm(cls,
                   attn: Attention,
                   fused: bool = True,
-                  cache_bias: bool = True) -> 'ZoeBEiTAttention':
+                  cache_bias: bool = True,
+                  toeplitz_bias: bool = False) -> 'ZoeBEiTAttention':
         """Build from a timm ``beit.Attention``, copying its state.
 
         Args:
             attn (Attention): The module to replace.
             fused (bool): See the class docstring.
             cache_bias (bool): See the class docstring.
+            toeplitz_bias (bool): See the class docstring.
 
         Returns:
             ZoeBEiTAttention: Same parameters, buffers and train/eval mode.
@@ -126,7 +148,8 @@ class ZoeBEiTAttention(Attention):
             device=ref.device,
             dtype=ref.dtype,
             fused=fused,
-            cache_bias=cache_bias)
+            cache_bias=cache_bias,
+            toeplitz_bias=toeplitz_bias)
         new.load_state_dict(attn.state_dict())
         if attn.k_bias is not None:
             new.k_bias.copy_(attn.k_bias)
@@ -196,6 +219,63 @@ class ZoeBEiTAttention(Attention):
         return table_t.index_select(1, index.view(-1)).view(
             1, self.num_heads, n, n)
 
+    def _reversed_order(self, num_patches: int,
+                        device: torch.device) -> torch.Tensor:
+        """Token order ``[cls, patch N-1, ..., patch 0]`` (its own
+        inverse)."""
+        key = (num_patches, device)
+        order = self._order_cache.get(key)
+        if order is None:
+            order = torch.cat((torch.zeros(1, dtype=torch.long),
+                               torch.arange(num_patches, 0, -1))).to(device)
+            self._order_cache[key] = order
+        return order
+
+    def toeplitz_rel_pos_bias(self, grid: Grid) -> torch.Tensor:
+        """The relative position bias of ``grid`` for queries in reversed
+        patch order (:meth:`_reversed_order`), keys in input order.
+
+        Equals ``rel_pos_bias(grid)[:, :, order]`` without a gather.
+
+        Args:
+            grid (tuple[int, int]): Token grid ``(gh, gw)`` (patches only).
+
+        Returns:
+            Tensor: (1, heads, gh*gw + 1, gh*gw + 1).
+        """
+        gh, gw = grid
+        heads, n = self.num_heads, gh * gw + 1
+        table_t = self._table_t(grid)
+        body = (2 * gh - 1) * (2 * gw - 1)
+        # table_t[:, (dy + gh - 1) * (2gw - 1) + dx + gw - 1], dy = yi - yj:
+        # flipped, the row of reversed query (p, q) = (gh-1-yi, gw-1-xi) is
+        # flipped[:, p + yj, q + xj]
+        flipped = table_t[:, :body].reshape(heads, 2 * gh - 1,
+                                            2 * gw - 1).flip(1, 2)
+        windows = flipped.unfold(1, gh, 1).unfold(2, gw, 1)
+        bias = table_t.new_empty(1, heads, n, n)
+        bias[0, :, 1:, 1:].view(heads, gh, gw, gh, gw).copy_(windows)
+        bias[0, :, 0, 1:] = table_t[:, body:body + 1]
+        bias[0, :, 1:, 0] = table_t[:, body + 1:body + 2]
+        bias[0, :, 0, 0] = table_t[:, body + 2]
+        return bias
+
+    def _toeplitz_attention(self, q: torch.Tensor, k: torch.Tensor,
+                            v: torch.Tensor, grid: Grid,
+                            dropout_p: float) -> torch.Tensor:
+        """Fused attention with the strided-copy bias; (B, N+1, C) out."""
+        b, _, n, _ = q.shape
+        order = self._reversed_order(n - 1, q.device)
+        bias = self.toeplitz_rel_pos_bias(grid).to(v.dtype)
+        q = q.index_select(2, order)
+        if _use_custom_backward(q, bias.requires_grad, dropout_p):
+            out = _attention(q * self.scale, k, v, bias, dropout_p)
+        else:
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=bias, dropout_p=dropout_p,
+                scale=self.scale)
+        return out.transpose(1, 2).index_select(1, order).reshape(b, n, -1)
+
     def forward(self,
                 x: torch.Tensor,
                 grid: Grid,
@@ -225,13 +305,18 @@ class ZoeBEiTAttention(Attention):
                 qkv = F.linear(x, weight=self.qkv.weight, bias=qkv_bias)
         qkv = qkv.reshape(b, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
+        dropout_p = self.attn_drop.p if self.training else 0.0
+        if (self.toeplitz_bias and self.fused and shared_rel_pos_bias is None
+                and self.relative_position_bias_table is not None
+                and not _is_tracing() and not _is_compiling()):
+            out = self._toeplitz_attention(q, k, v, grid, dropout_p)
+            return self.proj_drop(self.proj(out))
         bias = None
         if self.relative_position_bias_table is not None:
             bias = self.rel_pos_bias(grid)
         if shared_rel_pos_bias is not None:
             bias = (shared_rel_pos_bias if bias is None else bias +
                     shared_rel_pos_bias)
-        dropout_p = self.attn_drop.p if self.training else 0.0
         q = q * self.scale
         if self.fused and bias is not None:
             out = _attention(q, k, v, bias.to(v.dtype), dropout_p)
@@ -249,4 +334,5 @@ class ZoeBEiTAttention(Attention):
 
     def extra_repr(self) -> str:
         return (f'heads={self.num_heads}, window_size={self.window_size}, '
-                f'fused={self.fused}, cache_bias={self.cache_bias}')
+                f'fused={self.fused}, cache_bias={self.cache_bias}, '
+                f'toeplitz_bias={self.toeplitz_bias}')

@@ -44,6 +44,10 @@ class ZoeBEiT(BaseModule):
         attn_impl (str): ``'sdpa'`` (fused ``scaled_dot_product_attention``
             with the bias as mask) or ``'timm'`` (explicit softmax, the
             order of operations of MiDaS). Defaults to ``'sdpa'``.
+        toeplitz_bias (bool): With ``attn_impl='sdpa'``, build each block's
+            position bias by a strided copy of its resized table instead of
+            an index gather (``beit_attention.py``; a speed switch, shipped
+            on). Defaults to False.
         with_cp (bool): Activation checkpointing of every block while
             training. Defaults to False.
         norm_eps (float, optional): Epsilon of every LayerNorm. Defaults to
@@ -60,6 +64,7 @@ class ZoeBEiT(BaseModule):
                  out_indices: Sequence[int] = (5, 11, 17, 23),
                  drop_path_rate: float = 0.0,
                  attn_impl: str = 'sdpa',
+                 toeplitz_bias: bool = False,
                  with_cp: bool = False,
                  norm_eps: Optional[float] = None,
                  init_cfg: Optional[dict] = None,
@@ -98,13 +103,16 @@ class ZoeBEiT(BaseModule):
             list(self.out_indices), prune_norm=True, prune_head=True)
         for block in model.blocks:
             block.attn = ZoeBEiTAttention.from_timm(
-                block.attn, fused=attn_impl == 'sdpa')
+                block.attn,
+                fused=attn_impl == 'sdpa',
+                toeplitz_bias=toeplitz_bias)
         if norm_eps is not None:
             for module in model.modules():
                 if isinstance(module, nn.LayerNorm):
                     module.eps = float(norm_eps)
         self.model = model
         self.attn_impl = attn_impl
+        self.toeplitz_bias = bool(toeplitz_bias)
         self.patch_size: Tuple[int, int] = tuple(
             model.patch_embed.patch_size)
         self.img_size: Tuple[int, int] = tuple(model.patch_embed.img_size)
