@@ -10,8 +10,8 @@ and ``zoedepth_tiny.py``, hence the demo and test configs built on them) set
 every switch whose ``shipped`` value differs from ``off``;
 ``tests/test_perf_switches.py`` checks that, and checks each tolerance.
 A switch with ``applies_to`` only exists for parts of the registered types
-it names (the BEiT core's and the ViT reassemble stage's switches, shipped on in
-``zoedepth_beitl384.py`` and every config built on it;
+it names (the BEiT core's and the ViT reassemble stage's switches, shipped on
+in ``zoedepth_beitl384.py`` and every config built on it;
 ``tests/test_models/test_beit_speed_switches.py`` checks them).
 
 Differences between the code defaults and the shipped configs, stated here

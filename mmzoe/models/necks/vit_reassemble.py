@@ -39,7 +39,9 @@ class ZoeViTReassemble(BaseModule):
     patch and readout halves, ``W [t; r] + b = W_p t + (W_r r + b)``, and
     the bracket is one vector per image, added as the bias of ``W_p t``.
     Half the multiply-adds (6.4 GFLOP less for ViT-L at 384×512), the same
-    function up to the summation order; the parameters are unchanged. Sub-module names: ``readout_projects.{i}.0``
+    function up to the summation order; the parameters are unchanged.
+
+    Sub-module names: ``readout_projects.{i}.0``
     (``'project'`` only), ``projects.{i}``, ``resize_layers.{i}``.
 
     Args:
