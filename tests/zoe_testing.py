@@ -88,6 +88,52 @@ def run(args, timeout=300, cwd=REPO, env=None,
         timeout=timeout, **kwargs)
 
 
+class ForkedSubprocess:
+    """Stands in for the ``subprocess`` module inside a tool under test
+    (``monkeypatch.setattr(tool, 'subprocess', ForkedSubprocess())``): the
+    ``python SCRIPT ...`` commands the tool starts run through :func:`run`
+    (forks of the session's warm interpreter, one at a time) instead of
+    fresh interpreters; the tool's own code (command lines, logs, exit
+    status handling) runs unchanged. ``commands`` lists what it started.
+    """
+
+    STDOUT = subprocess.STDOUT
+    PIPE = subprocess.PIPE
+    CompletedProcess = subprocess.CompletedProcess
+
+    def __init__(self) -> None:
+        import threading
+        self.commands = []
+        self._lock = threading.Lock()  # tools that start runs from threads
+
+    @staticmethod
+    def _env(env: dict = None) -> dict:
+        env = tool_env() if env is None else dict(env)
+        env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
+        env.pop('MMZOE_TRACEBACK', None)
+        return env
+
+    def call(self, cmd, stdout, stderr, env=None, cwd=REPO) -> int:
+        """``subprocess.call`` with ``stdout`` an open log file and
+        ``stderr=STDOUT``."""
+        assert cmd[0] == sys.executable and stderr is subprocess.STDOUT
+        stdout.flush()
+        with self._lock:
+            self.commands.append(list(cmd))
+            rc = fork_server().run(list(cmd[1:]), cwd, self._env(env),
+                                   stdout.name, stdout.name, 600)['rc']
+        return 1 if rc == 'timeout' else rc
+
+    def run(self, cmd, capture_output=True, text=True, env=None, cwd=REPO,
+            timeout=600) -> subprocess.CompletedProcess:
+        """``subprocess.run(cmd, capture_output=True, text=True)``."""
+        assert capture_output and text and cmd[0] == sys.executable
+        with self._lock:
+            self.commands.append(list(cmd))
+            return run(list(cmd), timeout=timeout, cwd=cwd,
+                       env=self._env(env))
+
+
 # ------------------------------------------------------------ fork server
 #: what the fork server imports before it forks (never mmzoe or mmseg: a
 #: command imports those itself, as for a user)

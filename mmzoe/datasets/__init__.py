@@ -1,5 +1,6 @@
 from .transforms import *  # noqa: F401,F403
 from .base_depth import ZoeBaseDepthDataset
+from .file_list import ZoeFileListDepthDataset
 from .folder import ZoeDepthFolderDataset
 from .ibims1 import IBims1Dataset
 from .kitti import ZoeKITTIDataset
@@ -8,7 +9,7 @@ from .nyu_labeled import NYUv2LabeledDataset
 from .samplers import ZoeRoundRobinBatchSampler
 
 __all__ = [
-    'ZoeBaseDepthDataset', 'ZoeDepthFolderDataset', 'IBims1Dataset',
-    'NYUEigenDataset', 'NYUv2LabeledDataset', 'ZoeKITTIDataset',
+    'ZoeBaseDepthDataset', 'ZoeFileListDepthDataset', 'ZoeDepthFolderDataset',
+    'IBims1Dataset', 'NYUEigenDataset', 'NYUv2LabeledDataset', 'ZoeKITTIDataset',
     'ZoeRoundRobinBatchSampler'
 ]

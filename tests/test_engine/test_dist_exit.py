@@ -6,8 +6,9 @@ exception" in some runs).
 
 The exit is checked directly: a ``sitecustomize`` probe registers with
 ``atexit`` before the tool runs (so it runs last, after mmzoe's own exit
-handler) and lists each rank's threads; no gloo thread may be left. The run
-is repeated twice.
+handler) and lists each rank's threads; no gloo thread may be left. That
+check does not depend on timing (the threads are listed at exit, whether or
+not the race that printed "terminate called" strikes), so one run shows it.
 """
 import os
 import os.path as osp
@@ -47,26 +48,25 @@ def test_dist_train_two_cpu_ranks_trains_and_exits_cleanly(tiny_nyu,
         [str(probe), REPO] + [p for p in env.get('PYTHONPATH', '').split(
             os.pathsep) if p])
     env['PYTHON'] = sys.executable
-    for attempt in range(2):
-        work_dir = str(tmp_path / f'w{attempt}')
-        env['PORT'] = str(free_port())
-        proc = subprocess.run(
-            ['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir',
-             work_dir] + data_options(tiny_nyu) +
-            ['train_cfg.max_iters=2', 'train_cfg.val_interval=2'],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        assert 'gloo' in proc.stdout
-        assert 'Distributed training: True' in proc.stdout
-        ckpt = torch.load(osp.join(work_dir, 'iter_2.pth'),
-                          weights_only=True, map_location='cpu')
-        # DDP's "module." prefix is stripped: the keys are the model's own
-        assert any(k.startswith('decode_head.') for k in ckpt['state_dict'])
-        assert ckpt['meta']['iter'] == 2
-        # the exit
-        assert 'terminate called' not in proc.stderr
-        lines = [ln for ln in proc.stdout.splitlines()
-                 if ln.startswith('EXIT-THREADS')]
-        assert sorted(ln.split()[1] for ln in lines) == ['rank=0', 'rank=1']
-        for line in lines:
-            assert 'gloo' not in line, line
+    work_dir = str(tmp_path / 'work')
+    env['PORT'] = str(free_port())
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir',
+         work_dir] + data_options(tiny_nyu) +
+        ['train_cfg.max_iters=2', 'train_cfg.val_interval=2'],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'gloo' in proc.stdout
+    assert 'Distributed training: True' in proc.stdout
+    ckpt = torch.load(osp.join(work_dir, 'iter_2.pth'),
+                      weights_only=True, map_location='cpu')
+    # DDP's "module." prefix is stripped: the keys are the model's own
+    assert any(k.startswith('decode_head.') for k in ckpt['state_dict'])
+    assert ckpt['meta']['iter'] == 2
+    # the exit
+    assert 'terminate called' not in proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines()
+             if ln.startswith('EXIT-THREADS')]
+    assert sorted(ln.split()[1] for ln in lines) == ['rank=0', 'rank=1']
+    for line in lines:
+        assert 'gloo' not in line, line

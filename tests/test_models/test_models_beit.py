@@ -277,7 +277,7 @@ def test_hf_folder_converts_and_matches_transformers(tmp_path):
 
     from mmzoe.apis import init_model
     torch.manual_seed(0)
-    hf = ZoeDepthForDepthEstimation(check.hf_zoe_n_config(tiny=True)).eval()
+    hf = ZoeDepthForDepthEstimation(check.hf_zoe_config('n', tiny=True)).eval()
     check.perturb_(hf, 0)
     folder = tmp_path / 'hf'
     hf.save_pretrained(folder)
@@ -315,7 +315,7 @@ def test_hf_nk_folder_converts_and_matches_transformers(tmp_path):
     from mmzoe.apis import init_model
     torch.manual_seed(0)
     hf = ZoeDepthForDepthEstimation(
-        check.hf_zoe_n_config(tiny=True, nk=True)).eval()
+        check.hf_zoe_config('nk', tiny=True)).eval()
     check.perturb_(hf, 1)
     hf.save_pretrained(tmp_path / 'hf')
     ckpt = tmp_path / 'nk.pth'
@@ -332,6 +332,22 @@ def test_hf_nk_folder_converts_and_matches_transformers(tmp_path):
                                rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(ours['depth'][:, 0], out.predicted_depth,
                                rtol=1e-4, atol=0)
+
+
+def test_hf_k_folder_matches_transformers_through_the_tool(tmp_path, capsys):
+    """ZoeD_K layout ('normed' bins, one KITTI head to 80 m): the HF check
+    end to end (save_pretrained, converter, init_model, inference_depth)."""
+    pytest.importorskip('transformers')
+    sys.path.insert(0, str(ROOT / 'tools' / 'analysis_tools'))
+    import check_hf_equivalence as check
+    assert check.main(['--tiny', '--model', 'k', '--sizes', '44x152',
+                       '--keep', str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert '44x152 (network (160, 512))' in out and 'OK' in out
+    head = Config.fromfile(
+        str(tmp_path / 'hf_zoedepth-mmzoe_config.py')).model.decode_head
+    assert head.bin_centers_type == 'normed' and head.max_depth == 80.0
+    assert head.loss_decode.max_depth == 80.0 and head.n_bins == 16
 
 
 def test_hf_converter_names_unplaceable_keys(tmp_path, capsys):
@@ -366,7 +382,7 @@ def test_hf_v4_names_convert_like_v5_names():
     sys.path.insert(0, str(ROOT / 'tools' / 'analysis_tools'))
     import check_hf_equivalence as check
     v5 = ZoeDepthForDepthEstimation(
-        check.hf_zoe_n_config(tiny=True)).state_dict()
+        check.hf_zoe_config('n', tiny=True)).state_dict()
     to_v4 = (
         (r'^backbone\.beit\.embeddings\.', 'backbone.embeddings.'),
         (r'^backbone\.beit\.layers\.(\d+)\.attention\.([qkv])_proj\.',

@@ -21,6 +21,7 @@ from mmzoe.registry import MODELS
 from mmzoe.utils import register_all_modules
 
 from zoe_testing import REPO as ROOT
+from zoe_testing import ForkedSubprocess
 
 TINY_CFG = osp.join(ROOT, 'configs/_base_/models/zoedepth_tiny.py')
 BENCH_DIR = osp.join(ROOT, 'tools', 'analysis_tools')
@@ -451,12 +452,16 @@ def test_benchmark_data_tool():
     assert res['samples_per_s'] > 0
 
 
-def test_benchmark_table_runs_the_matrix(tmp_path):
+def test_benchmark_table_runs_the_matrix(tmp_path, monkeypatch):
     sys.path.insert(0, BENCH_DIR)
     try:
         import benchmark_table
     finally:
         sys.path.remove(BENCH_DIR)
+    # on CPU each run is a process of its own: a fork of the tests' warm
+    # interpreter here instead of a fresh one
+    forked = ForkedSubprocess()
+    monkeypatch.setattr(benchmark_table, 'subprocess', forked)
     out = tmp_path / 'rows.json'
     rows = benchmark_table.main([
         TINY_CFG, '--modes', 'infer', '--variants', 'eager', 'default',
@@ -465,6 +470,8 @@ def test_benchmark_table_runs_the_matrix(tmp_path):
     ])
     assert [r['variant'] for r in rows] == ['eager', 'default']
     assert all('result' in r for r in rows), rows
+    assert [osp.basename(c[1]) for c in forked.commands] == [
+        'benchmark.py'] * 2
     assert rows[0]['result']['switches']['attn_impl'] == 'timm'
     assert rows[0]['result']['switches']['channels_last'] is False
     assert rows[1]['result']['vs_fp32_eager_max_rel_err'] < 1e-5

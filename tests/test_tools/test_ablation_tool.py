@@ -4,14 +4,13 @@ import json
 import math
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from zoe_testing import REPO
+from zoe_testing import REPO, ForkedSubprocess, run, tool_env
 
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'ablation.py')
 CONFIG = osp.join(REPO, 'tests', 'configs', 'zoe_tiny_nyu.py')
@@ -108,18 +107,18 @@ def _tiny_nyu(root: str) -> str:
 
 
 def _env() -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS='1')  # runs side by side
+    env = tool_env()
     env['PYTHONPATH'] = os.pathsep.join(
         [REPO] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
     return env
 
 
 def _run(args, timeout=900):
-    return subprocess.run([sys.executable, TOOL] + args, cwd=REPO, env=_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    """The tool as a user runs it (a process of its own)."""
+    return run([sys.executable, TOOL] + args, env=_env(), timeout=timeout)
 
 
-def test_ablation_end_to_end_two_seeds(tmp_path):
+def test_ablation_end_to_end_two_seeds(tmp_path, monkeypatch, capsys):
     data = _tiny_nyu(str(tmp_path / 'data'))
     work = tmp_path / 'abl'
     common = [
@@ -145,16 +144,23 @@ def test_ablation_end_to_end_two_seeds(tmp_path):
     cfg_path = str(work / 'lr1e-3' / 'config.py')
     ablation.write_variant_cfg(cfg, cfg_path)
     run_dir = work / 'lr1e-3' / 'seed_0'
-    subprocess.run([
+    res = run([
         sys.executable,
         osp.join(REPO, 'tools', 'train.py'), cfg_path, '--work-dir',
         str(run_dir), '--cfg-options', 'randomness.seed=0',
         'train_cfg.max_iters=1'
-    ], cwd=REPO, env=_env(), check=True, capture_output=True, timeout=600)
+    ], env=_env(), timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
     assert (run_dir / 'iter_1.pth').is_file()
 
-    res = _run(common)
-    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    forked = ForkedSubprocess()
+    monkeypatch.setattr(ablation, 'subprocess', forked)
+    capsys.readouterr()
+    assert ablation.main(common) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    # 2 variants x 2 seeds, each trained (or resumed) then tested
+    scripts = sorted(osp.basename(c[1]) for c in forked.commands)
+    assert scripts == ['test.py'] * 4 + ['train.py'] * 4, forked.commands
     # the interrupted run continued from its checkpoint
     log = (run_dir / 'train.log').read_text()
     resumed = log.split('Auto resumed from the latest checkpoint')[1]
@@ -183,19 +189,19 @@ def test_ablation_end_to_end_two_seeds(tmp_path):
         for k, v in ref.items():
             assert summary['stats'][key][k] == pytest.approx(v)
     md = (work / 'ablation.md').read_text()
-    assert md in res.stdout and '| abs_rel (lower is better) |' in md
+    assert md in out and '| abs_rel (lower is better) |' in md
     png = (work / 'ablation.png').read_bytes()
     assert png[:8] == b'\x89PNG\r\n\x1a\n'
 
     # resumable: finished runs are skipped (no training, same table)
     os.remove(work / 'ablation.md')
-    res = _run(common)
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stdout.count('finished, skipped') == 4
-    assert 'tools/train.py' not in res.stdout
+    assert ablation.main(common) == 0
+    out = capsys.readouterr().out
+    assert out.count('finished, skipped') == 4
+    assert 'tools/train.py' not in out and len(forked.commands) == 8
     assert (work / 'ablation.md').read_text() == md
 
-    # other options in the same work dir are refused in one line
+    # other options in the same work dir are refused in one line (the CLI)
     res = _run(common[:-1] + ['optim_wrapper.optimizer.lr=5e-3'])
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()

@@ -1,8 +1,12 @@
-"""Compare mmzoe with transformers' ZoeDepthForDepthEstimation (ZoeD_N).
+"""Compare mmzoe with transformers' ZoeDepthForDepthEstimation (ZoeD_N/K/NK).
 
-Builds the ZoeD_N configuration of transformers' ZoeDepth conversion script
-(BEiT-L-384 backbone hooked at stages 6/12/18/24, neck 256/512/1024/1024,
-softplus bins, one 64-bin head for 1e-3..10 m) with random weights (seeded;
+Builds the ZoeD_N (``--model n``), ZoeD_K (``k``) or ZoeD_NK (``nk``)
+configuration of transformers' ZoeDepth conversion script (BEiT-L-384
+backbone hooked at stages 6/12/18/24, neck 256/512/1024/1024; N: softplus
+bins, one 64-bin head for 1e-3..10 m; K: 'normed' bins, one 64-bin KITTI
+head for 1e-3..80 m, the range of the released ``Intel/zoedepth-kitti``;
+NK: both heads and a 4-layer patch-transformer router) with random weights
+(seeded;
 perturbed like the upstream harness: LayerNorm weights 1 + 0.1·N(0,1), every
 other parameter + 0.02·N(0,1), so the zero-initialised relative position
 bias tables matter), saves it with ``save_pretrained`` (``model.safetensors``
@@ -11,10 +15,13 @@ bias tables matter), saves it with ``save_pretrained`` (``model.safetensors``
 ``mmzoe.apis.init_model`` and compares metric depth through
 ``inference_depth`` on uint8 images of each ``--sizes`` entry. transformers
 gets the same network input as mmzoe (the image resized bilinearly with
-``align_corners=True`` to the config's 384x512 and normalised with mean = std
-= 0.5); its output is resized back and clamped as mmzoe does.
+``align_corners=True`` to the config's 384x512, aspect ratio kept, sides
+multiples of 32, and normalised with mean = std = 0.5); its output is
+resized back and clamped as mmzoe does.
 
     python tools/analysis_tools/check_hf_equivalence.py --sizes 384x512,480x640
+    python tools/analysis_tools/check_hf_equivalence.py --model k \
+        --sizes 352x1216
 
 ``--tiny`` runs a 4-block, 32-wide configuration in seconds. Needs
 ``transformers`` (a test-only dependency). Exit status 0 when the max
@@ -39,8 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--tiny', action='store_true',
                         help='4-block, 32-wide BEiT (seconds)')
-    parser.add_argument('--model', default='n', choices=['n', 'nk'],
-                        help="ZoeD_N or ZoeD_NK (router with 4 layers)")
+    parser.add_argument('--model', default='n', choices=['n', 'k', 'nk'],
+                        help="ZoeD_N, ZoeD_K ('normed' bins, 80 m) or "
+                        'ZoeD_NK (router with 4 layers)')
     parser.add_argument('--threads', type=int, default=0)
     parser.add_argument('--keep', default=None,
                         help='keep the transformers folder and the '
@@ -48,24 +56,29 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-_NK_BINS = [
-    dict(name='nyu', n_bins=64, min_depth=1e-3, max_depth=10.0),
-    dict(name='kitti', n_bins=64, min_depth=1e-3, max_depth=80.0),
-]
+_NYU_BINS = dict(name='nyu', n_bins=64, min_depth=1e-3, max_depth=10.0)
+_KITTI_BINS = dict(name='kitti', n_bins=64, min_depth=1e-3, max_depth=80.0)
+# model -> (bin configurations, bin_centers_type) as transformers'
+# conversion script sets them; its ZoeD_K keeps the NYU entry's 10 m, the
+# released Intel/zoedepth-kitti config.json says kitti / 80 m (used here)
+_BINS = dict(n=([_NYU_BINS], 'softplus'), k=([_KITTI_BINS], 'normed'),
+             nk=([_NYU_BINS, _KITTI_BINS], 'softplus'))
 _NK_ROUTER = dict(
     num_patch_transformer_layers=4, patch_transformer_hidden_size=128,
     patch_transformer_intermediate_size=1024,
     patch_transformer_num_attention_heads=4)
 
 
-def hf_zoe_n_config(tiny: bool = False, nk: bool = False):
-    """transformers' ZoeD_N (``nk``: ZoeD_NK) configuration of its
-    conversion script, or a tiny one of the same kind."""
+def hf_zoe_config(model: str = 'n', tiny: bool = False):
+    """transformers' configuration of ZoeD_N, ZoeD_K or ZoeD_NK (``model``
+    'n', 'k', 'nk') as its conversion script builds it, or a tiny one of
+    the same kind (4 blocks, 32 wide, 16 bins)."""
     from transformers import BeitConfig, ZoeDepthConfig
-    extra = {}
-    if nk:
-        extra = dict(_NK_ROUTER, bin_configurations=[
-            dict(b, n_bins=16 if tiny else 64) for b in _NK_BINS])
+    bins, bin_type = _BINS[model]
+    extra = dict(bin_centers_type=bin_type, bin_configurations=[
+        dict(b, n_bins=16 if tiny else 64) for b in bins])
+    if model == 'nk':
+        extra.update(_NK_ROUTER)
         if tiny:
             extra['patch_transformer_intermediate_size'] = 64
     if tiny:
@@ -77,12 +90,7 @@ def hf_zoe_n_config(tiny: bool = False, nk: bool = False):
         return ZoeDepthConfig(
             backbone_config=backbone, neck_hidden_sizes=[8, 16, 32, 32],
             fusion_hidden_size=16, bottleneck_features=16,
-            bin_centers_type='softplus', bin_embedding_dim=16,
-            num_attractors=[4, 2, 2, 1], **dict(dict(
-                bin_configurations=[
-                    dict(name='nyu', n_bins=16, min_depth=1e-3,
-                         max_depth=10.0)
-                ]), **extra))
+            bin_embedding_dim=16, num_attractors=[4, 2, 2, 1], **extra)
     backbone = BeitConfig(
         image_size=384, num_hidden_layers=24, hidden_size=1024,
         intermediate_size=4096, num_attention_heads=16,
@@ -90,10 +98,7 @@ def hf_zoe_n_config(tiny: bool = False, nk: bool = False):
         out_features=['stage6', 'stage12', 'stage18', 'stage24'])
     return ZoeDepthConfig(
         backbone_config=backbone, neck_hidden_sizes=[256, 512, 1024, 1024],
-        bin_centers_type='softplus', **dict(dict(
-            bin_configurations=[
-                dict(name='nyu', n_bins=64, min_depth=1e-3, max_depth=10.0)
-            ]), **extra))
+        **extra)
 
 
 def perturb_(model: torch.nn.Module, seed: int) -> None:
@@ -124,7 +129,8 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     nk = args.model == 'nk'
-    hf = ZoeDepthForDepthEstimation(hf_zoe_n_config(args.tiny, nk)).eval()
+    hf = ZoeDepthForDepthEstimation(hf_zoe_config(args.model,
+                                                  args.tiny)).eval()
     perturb_(hf, args.seed)
     n_hf = sum(p.numel() for p in hf.parameters())
     tmp = tempfile.TemporaryDirectory()

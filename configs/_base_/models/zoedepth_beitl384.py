@@ -10,6 +10,8 @@
 # (upstream's `eval` / `train` modes: squashed to 384x512). Both agree on
 # 480x640 and 384x512 inputs.
 # Weights: tools/model_converters/zoedepth_to_mmzoe.py ZoeD_M12_N.pt OUT.pth
+# Metric head: ./zoedepth_metric_head.py (the ZoeD-M12-N head).
+_base_ = ['./zoedepth_metric_head.py']
 data_preprocessor = dict(
     type='ZoeDepthDataPreProcessor',
     size=(384, 512),
@@ -59,27 +61,8 @@ model = dict(
             type='ZoeRelativeDepthHead', feat_channels=32,
             non_negative=True)),
     decode_head=dict(
-        type='ZoeDepthHead',
-        in_channels=256,
-        out_conv_channels=32,
-        n_bins=64,
-        bin_embedding_dim=128,
-        n_attractors=[16, 8, 4, 1],
-        attractor_alpha=1000,
-        attractor_gamma=2,
-        attractor_kind='mean',
-        attractor_type='inv',
-        bin_centers_type='softplus',
-        min_depth=1e-3,
-        max_depth=10.0,
-        min_temp=0.0212,
-        max_temp=50.0,
-        align_corners=True,
         clb_project_condition=True,
         fused_expectation=True,
-        with_cp=False,
-        loss_decode=dict(
-            type='ZoeSILogLoss', beta=0.15, min_depth=1e-3, max_depth=10.0,
-            loss_weight=1.0)),
+        with_cp=False),
     train_cfg=dict(),
     test_cfg=dict(mode='whole', flip=False))

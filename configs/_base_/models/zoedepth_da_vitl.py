@@ -8,6 +8,8 @@
 #     python tools/model_converters/depth_anything_to_mmzoe.py \
 #         depth_anything_v2_vitl.pth checkpoints/da2_vitl_core-mmzoe.pth
 #     --cfg-options model.core_checkpoint=checkpoints/da2_vitl_core-mmzoe.pth
+# Metric head: ./zoedepth_metric_head.py (the ZoeD-M12-N head).
+_base_ = ['./zoedepth_metric_head.py']
 data_preprocessor = dict(
     type='ZoeDepthDataPreProcessor',
     # Depth Anything's ZoeDepth training/evaluation input: images squashed
@@ -44,27 +46,9 @@ model = dict(
             # finest fused map = 8x the patch grid -> input size = 14x
             scale_factor=1.75)),
     decode_head=dict(
-        type='ZoeDepthHead',
         in_channels=da_features,
-        out_conv_channels=32,
-        n_bins=64,
-        bin_embedding_dim=128,
-        n_attractors=[16, 8, 4, 1],
-        attractor_alpha=1000,
-        attractor_gamma=2,
-        attractor_kind='mean',
-        attractor_type='inv',
-        bin_centers_type='softplus',
-        min_depth=1e-3,
-        max_depth=10.0,
-        min_temp=0.0212,
-        max_temp=50.0,
-        align_corners=True,
         clb_project_condition=True,
         fused_expectation=True,
-        with_cp=False,
-        loss_decode=dict(
-            type='ZoeSILogLoss', beta=0.15, min_depth=1e-3, max_depth=10.0,
-            loss_weight=1.0)),
+        with_cp=False),
     train_cfg=dict(),
     test_cfg=dict(mode='whole', flip=False))

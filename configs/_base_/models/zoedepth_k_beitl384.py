@@ -12,26 +12,6 @@ _base_ = ['./zoedepth_beitl384.py']
 model = dict(
     data_preprocessor=dict(size=(384, 768), keep_ratio=True),
     decode_head=dict(
-        _delete_=True,
-        type='ZoeDepthHead',
-        in_channels=256,
-        out_conv_channels=32,
-        n_bins=64,
-        bin_embedding_dim=128,
-        n_attractors=[16, 8, 4, 1],
-        attractor_alpha=1000,
-        attractor_gamma=2,
-        attractor_kind='mean',
-        attractor_type='inv',
         bin_centers_type='normed',
-        min_depth=1e-3,
         max_depth=80.0,
-        min_temp=0.0212,
-        max_temp=50.0,
-        align_corners=True,
-        clb_project_condition=True,
-        fused_expectation=True,
-        with_cp=False,
-        loss_decode=dict(
-            type='ZoeSILogLoss', beta=0.15, min_depth=1e-3, max_depth=80.0,
-            loss_weight=1.0)))
+        loss_decode=dict(max_depth=80.0)))

@@ -5,6 +5,8 @@
 #         checkpoints/midas_dpt_swin2_base_384-mmzoe.pth
 # and model.core_checkpoint set to that file (the training configs under
 # configs/zoedepth/ and configs/zoe_segdistill_nyu.py do; here it is None).
+# Metric head: ./zoedepth_metric_head.py (the ZoeD-M12-N head).
+_base_ = ['./zoedepth_metric_head.py']
 data_preprocessor = dict(
     type='ZoeDepthDataPreProcessor',
     size=(384, 384),  # the SwinV2 core is fixed-size: images are squashed
@@ -43,31 +45,12 @@ model = dict(
             type='ZoeRelativeDepthHead', feat_channels=32,
             non_negative=True)),
     decode_head=dict(
-        type='ZoeDepthHead',
-        in_channels=256,
-        out_conv_channels=32,
-        n_bins=64,
-        bin_embedding_dim=128,
-        n_attractors=[16, 8, 4, 1],
-        attractor_alpha=1000,
-        attractor_gamma=2,
-        attractor_kind='mean',
-        attractor_type='inv',
-        bin_centers_type='softplus',
-        min_depth=1e-3,
-        max_depth=10.0,
-        min_temp=0.0212,
-        max_temp=50.0,
-        align_corners=True,
         # project the bin embedding before upsampling it: same function up to
         # rounding, 2.3 GFLOP less (docs/benchmarks.md)
         clb_project_condition=True,
         # depth = sum(probs * centres) in strips, probabilities recomputed in
         # the backward pass instead of kept: same function up to rounding
         fused_expectation=True,
-        with_cp=False,
-        loss_decode=dict(
-            type='ZoeSILogLoss', beta=0.15, min_depth=1e-3, max_depth=10.0,
-            loss_weight=1.0)),
+        with_cp=False),
     train_cfg=dict(),
     test_cfg=dict(mode='whole', flip=False))

@@ -1,6 +1,8 @@
 # Tiny ZoeDepth for tests and CPU demos: same structure as zoedepth_swin2b.py
 # (SwinV2 + DPT neck + metric bins head), a few thousand times cheaper.
 # 64x64 network input; random weights only.
+# Metric head: ./zoedepth_metric_head.py with smaller widths.
+_base_ = ['./zoedepth_metric_head.py']
 data_preprocessor = dict(
     type='ZoeDepthDataPreProcessor',
     size=(64, 64),
@@ -37,30 +39,16 @@ model = dict(
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=8, non_negative=True)),
     decode_head=dict(
-        type='ZoeDepthHead',
         in_channels=32,
         out_conv_channels=8,
         n_bins=16,
         bin_embedding_dim=16,
         n_attractors=[4, 2, 2, 1],
-        attractor_alpha=1000,
-        attractor_gamma=2,
-        attractor_kind='mean',
-        attractor_type='inv',
-        bin_centers_type='softplus',
-        min_depth=1e-3,
-        max_depth=10.0,
-        min_temp=0.0212,
-        max_temp=50.0,
         seed_mlp_dim=32,
         projector_mlp_dim=16,
         attractor_mlp_dim=16,
-        align_corners=True,
         clb_project_condition=True,
         fused_expectation=True,
-        with_cp=False,
-        loss_decode=dict(
-            type='ZoeSILogLoss', beta=0.15, min_depth=1e-3, max_depth=10.0,
-            loss_weight=1.0)),
+        with_cp=False),
     train_cfg=dict(),
     test_cfg=dict(mode='whole', flip=False))

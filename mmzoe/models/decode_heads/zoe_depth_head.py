@@ -4,53 +4,21 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
 from mmzoe.registry import MODELS
-from ..layers import ConditionalLogBinomial, Projector
+from ..layers import ConditionalLogBinomial
 from ..utils.core_output import ZoeCoreOutput
 from ..utils.resize import upsample_to
-from .loss_build import (qualify_loss_cfgs, quiet_base_head_init,
-                         sum_losses)
+from .bins_head_base import ZoeBinsHeadBase, bin_layer_classes
+from .loss_build import sum_losses
 
-# bin_centers_type -> registered (seed regressor, attractor layer) names and
-# whether the seed output is normalised before the first attractor stage
-_VARIANTS = {
-    'normed': ('ZoeSeedBinRegressor', 'ZoeAttractorLayer', True),
-    'softplus': ('ZoeSeedBinRegressorUnnormed', 'ZoeAttractorLayerUnnormed',
-                 False),
-    'hybrid1': ('ZoeSeedBinRegressor', 'ZoeAttractorLayerUnnormed', False),
-    'hybrid2': ('ZoeSeedBinRegressorUnnormed', 'ZoeAttractorLayer', True),
-}
-
-
-def bin_layer_classes(bin_centers_type: str) -> Tuple[type, type, bool]:
-    """The seed-regressor and attractor classes of a bin-centre variant.
-
-    Args:
-        bin_centers_type (str): ``'normed'``, ``'softplus'``, ``'hybrid1'``
-            or ``'hybrid2'`` (upstream ZoeDepth's names).
-
-    Returns:
-        tuple: (seed regressor class, attractor layer class, whether the
-        seed centres are normalised to [0, 1] for the attractors), looked up
-        in mmzoe's ``MODELS`` registry.
-
-    Raises:
-        ValueError: For an unknown variant.
-    """
-    if bin_centers_type not in _VARIANTS:
-        raise ValueError(
-            f'bin_centers_type must be one of {sorted(_VARIANTS)}, got '
-            f'{bin_centers_type!r}')
-    seed, attractor, normalise = _VARIANTS[bin_centers_type]
-    return MODELS.get(seed), MODELS.get(attractor), normalise
+__all__ = ['ZoeDepthHead', 'bin_layer_classes']
 
 
 @MODELS.register_module()
-class ZoeDepthHead(BaseDecodeHead):
+class ZoeDepthHead(ZoeBinsHeadBase):
     """ZoeDepth metric head: seed bins, 4 attractor stages, log-binomial.
 
     Reads the core's :class:`~mmzoe.models.utils.ZoeCoreOutput` by name
@@ -167,62 +135,23 @@ class ZoeDepthHead(BaseDecodeHead):
                  align_corners: bool = True,
                  with_cp: bool = False,
                  init_cfg: Optional[ConfigType] = None) -> None:
-        if not isinstance(in_channels, int):
-            raise TypeError(
-                'ZoeDepthHead: in_channels is the bottleneck width (an int; '
-                'the head reads the ZoeCoreOutput fields by name, set '
-                'decoder_channels / out_conv_channels for the others), got '
-                f'{in_channels!r}')
-        decoder_channels = [in_channels] * 4 if decoder_channels is None \
-            else [int(c) for c in decoder_channels]
-        if len(decoder_channels) != 4:
-            raise ValueError('ZoeDepthHead: decoder_channels needs the widths '
-                             f'of r4, r3, r2, r1, got {decoder_channels}')
-        if len(n_attractors) != 4:
-            raise ValueError('ZoeDepthHead: n_attractors needs one entry per '
-                             f'decoder feature (r4, r3, r2, r1), got '
-                             f'{list(n_attractors)}')
-        seed_cls, attractor_cls, self._normalise_seed = bin_layer_classes(
-            bin_centers_type)
-        with quiet_base_head_init():
-            super().__init__(
-                in_channels,
-                bin_embedding_dim,
-                num_classes=1,
-                out_channels=1,
-                dropout_ratio=0.0,
-                loss_decode=qualify_loss_cfgs(loss_decode),
-                align_corners=align_corners,
-                init_cfg=init_cfg)
-        # ZoeDepth has no classifier conv: drop the ones of BaseDecodeHead.
-        del self.conv_seg
-        self.dropout = None
-
+        super().__init__(in_channels, decoder_channels, out_conv_channels,
+                         n_attractors, bin_embedding_dim, bin_centers_type,
+                         loss_decode, align_corners, init_cfg)
         self.with_cp = bool(with_cp)
         self.fused_expectation = bool(fused_expectation)
         self.n_bins = n_bins
-        self.bin_embedding_dim = bin_embedding_dim
-        self.bin_centers_type = bin_centers_type
-        self.decoder_channels = decoder_channels
-        self.out_conv_channels = int(out_conv_channels)
         self.min_depth = float(min_depth)
         self.max_depth = float(max_depth)
-        btlnck = in_channels
-        self.conv2 = nn.Conv2d(btlnck, btlnck, 1, 1, 0)
-        self.seed_bin_regressor = seed_cls(
-            btlnck,
+        self.seed_bin_regressor = self.seed_cls(
+            in_channels,
             n_bins=n_bins,
             mlp_dim=seed_mlp_dim,
             min_depth=min_depth,
             max_depth=max_depth)
-        self.seed_projector = Projector(
-            btlnck, bin_embedding_dim, mlp_dim=projector_mlp_dim)
-        self.projectors = nn.ModuleList([
-            Projector(c, bin_embedding_dim, mlp_dim=projector_mlp_dim)
-            for c in decoder_channels
-        ])
+        self.build_projectors(projector_mlp_dim)
         self.attractors = nn.ModuleList([
-            attractor_cls(
+            self.attractor_cls(
                 bin_embedding_dim,
                 n_bins,
                 n_attractors=n_a,

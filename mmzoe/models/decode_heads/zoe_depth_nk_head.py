@@ -5,16 +5,15 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
 from mmzoe.registry import MODELS
-from ..layers import ConditionalLogBinomial, Projector
+from ..layers import ConditionalLogBinomial
 from ..layers.patch_transformer import ZoePatchTransformerRouter
 from ..utils.core_output import ZoeCoreOutput
-from .loss_build import qualify_loss_cfgs, quiet_base_head_init
-from .zoe_depth_head import bin_layer_classes
+from ..utils.resize import upsample_to
+from .bins_head_base import ZoeBinsHeadBase
 
 _DEFAULT_DOMAINS = (
     dict(name='nyu', n_bins=64, min_depth=1e-3, max_depth=10.0),
@@ -22,13 +21,8 @@ _DEFAULT_DOMAINS = (
 )
 
 
-def _upsample_to(x: Tensor, size: Sequence[int]) -> Tensor:
-    return F.interpolate(
-        x, size=tuple(size), mode='bilinear', align_corners=True)
-
-
 @MODELS.register_module()
-class ZoeDepthNKHead(BaseDecodeHead):
+class ZoeDepthNKHead(ZoeBinsHeadBase):
     """Metric bins head with one bin/attractor/log-binomial set per domain.
 
     Reads the core's :class:`~mmzoe.models.utils.ZoeCoreOutput` by name
@@ -123,22 +117,6 @@ class ZoeDepthNKHead(BaseDecodeHead):
                      type='ZoeSILogLoss', min_depth=1e-3, max_depth=80.0),
                  align_corners: bool = True,
                  init_cfg: Optional[ConfigType] = None) -> None:
-        if not isinstance(in_channels, int):
-            raise TypeError(
-                'ZoeDepthNKHead: in_channels is the bottleneck width (an '
-                'int; set decoder_channels / out_conv_channels for the '
-                f'others), got {in_channels!r}')
-        decoder_channels = [in_channels] * 4 if decoder_channels is None \
-            else [int(c) for c in decoder_channels]
-        if len(decoder_channels) != 4:
-            raise ValueError('ZoeDepthNKHead: decoder_channels needs the '
-                             f'widths of r4, r3, r2, r1, got '
-                             f'{decoder_channels}')
-        if len(n_attractors) != 4:
-            raise ValueError('ZoeDepthNKHead: n_attractors needs 4 entries, '
-                             f'got {list(n_attractors)}')
-        seed_cls, attractor_cls, self._normalise_seed = bin_layer_classes(
-            bin_centers_type)
         if route not in ('image', 'batch'):
             raise ValueError(f"route must be 'image' or 'batch', got "
                              f'{route!r}')
@@ -156,51 +134,32 @@ class ZoeDepthNKHead(BaseDecodeHead):
             if missing:
                 raise ValueError(f'ZoeDepthNKHead: domain {d["name"]!r} '
                                  f'lacks {sorted(missing)}')
-        with quiet_base_head_init():
-            super().__init__(
-                in_channels,
-                bin_embedding_dim,
-                num_classes=1,
-                out_channels=1,
-                dropout_ratio=0.0,
-                loss_decode=qualify_loss_cfgs(loss_decode),
-                align_corners=align_corners,
-                init_cfg=init_cfg)
-        del self.conv_seg
-        self.dropout = None
-
+        super().__init__(in_channels, decoder_channels, out_conv_channels,
+                         n_attractors, bin_embedding_dim, bin_centers_type,
+                         loss_decode, align_corners, init_cfg)
         self.domains = domains
         self.domain_names = names
         self.route = route
         self.train_route = train_route
         self.domain_loss_weight = float(domain_loss_weight)
-        self.bin_centers_type = bin_centers_type
         # the estimator clamps to [min_depth, max_depth] of the head, then to
         # the picked domain's range (ZoeDepthNKEstimator)
         self.min_depth = min(float(d['min_depth']) for d in domains)
         self.max_depth = max(float(d['max_depth']) for d in domains)
 
-        self.decoder_channels = decoder_channels
-        self.out_conv_channels = int(out_conv_channels)
         btlnck = in_channels
-        self.conv2 = nn.Conv2d(btlnck, btlnck, 1, 1, 0)
         self.router = ZoePatchTransformerRouter(
             btlnck, num_domains=len(domains), **(router or {}))
-        self.seed_projector = Projector(
-            btlnck, bin_embedding_dim, mlp_dim=projector_mlp_dim)
-        self.projectors = nn.ModuleList([
-            Projector(c, bin_embedding_dim, mlp_dim=projector_mlp_dim)
-            for c in decoder_channels
-        ])
+        self.build_projectors(projector_mlp_dim)
         self.seed_bin_regressors = nn.ModuleDict({
-            d['name']: seed_cls(
+            d['name']: self.seed_cls(
                 btlnck, n_bins=d['n_bins'], mlp_dim=seed_mlp_dim,
                 min_depth=d['min_depth'], max_depth=d['max_depth'])
             for d in domains
         })
         self.attractors = nn.ModuleDict({
             d['name']: nn.ModuleList([
-                attractor_cls(
+                self.attractor_cls(
                     bin_embedding_dim, d['n_bins'], n_attractors=n_a,
                     mlp_dim=attractor_mlp_dim, min_depth=d['min_depth'],
                     max_depth=d['max_depth'], alpha=attractor_alpha,
@@ -260,7 +219,7 @@ class ZoeDepthNKHead(BaseDecodeHead):
                 emb, b_prev, prev_b_embedding=prev_emb, interpolate=True)
             prev_emb = emb
         size = out_conv.shape[-2:]
-        centers = _upsample_to(centers, size)
+        centers = upsample_to(centers, size)
         probs = self.conditional_log_binomial[name](out_conv, prev_emb)
         depth = torch.sum(probs * centers, dim=1, keepdim=True)
         return dict(metric_depth=depth, bin_centers=centers)

@@ -28,7 +28,7 @@ import os.path as osp
 import re
 import sys
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import torch
 
@@ -187,29 +187,42 @@ def _map_scratch(state_dict: Mapping[str, torch.Tensor],
     return out, unknown
 
 
-def _map_midas(state_dict: Mapping[str, torch.Tensor], backbone_prefix: str,
-               neck_prefix: str) -> Tuple[StateDict, List[str]]:
-    backbone: StateDict = OrderedDict()
+def _map_midas_layout(state_dict: Mapping[str, torch.Tensor],
+                      core_prefix: str, kind: str,
+                      map_core: Callable[[StateDict],
+                                         Tuple[StateDict, List[str]]],
+                      neck_prefix: str) -> Tuple[StateDict, List[str]]:
+    """Split a MiDaS DPT state dict into its core (``core_prefix``, mapped
+    by ``map_core``) and ``scratch.*`` (the neck); returns the mapped
+    tensors (core first) and the keys that could not be placed."""
+    core: StateDict = OrderedDict()
     scratch: StateDict = OrderedDict()
     unknown: List[str] = []
     for key, value in state_dict.items():
-        if key.startswith('pretrained.model.'):
-            backbone[key[len('pretrained.model.'):]] = value
+        if key.startswith(core_prefix):
+            core[key[len(core_prefix):]] = value
         elif key.startswith('scratch.'):
             scratch[key[len('scratch.'):]] = value
         else:
             unknown.append(key)
-    for part, pre in ((backbone, 'pretrained.model.'), (scratch, 'scratch.')):
+    for part, pre in ((core, core_prefix), (scratch, 'scratch.')):
         if not part:
             raise CheckpointConversionError(
                 f'No keys starting with "{pre}" found: not a MiDaS DPT '
-                'SwinV2 state dict.')
-    out, bad = _map_swin(backbone, backbone_prefix)
-    unknown += ['pretrained.model.' + k for k in bad]
+                f'{kind} state dict.')
+    out, bad = map_core(core)
+    unknown += [core_prefix + k for k in bad]
     neck, bad = _map_scratch(scratch, neck_prefix)
     unknown += ['scratch.' + k for k in bad]
     out.update(neck)
     return out, unknown
+
+
+def _map_midas(state_dict: Mapping[str, torch.Tensor], backbone_prefix: str,
+               neck_prefix: str) -> Tuple[StateDict, List[str]]:
+    return _map_midas_layout(
+        state_dict, 'pretrained.model.', 'SwinV2',
+        lambda core: _map_swin(core, backbone_prefix), neck_prefix)
 
 
 def convert_zoedepth_head_keys(state_dict: Mapping[str, torch.Tensor],
@@ -489,28 +502,11 @@ def _map_beit_pretrained(state_dict: Mapping[str, torch.Tensor],
 def _map_midas_beit(state_dict: Mapping[str, torch.Tensor],
                     backbone_prefix: str,
                     neck_prefix: str) -> Tuple[StateDict, List[str]]:
-    pretrained: StateDict = OrderedDict()
-    scratch: StateDict = OrderedDict()
-    unknown: List[str] = []
-    for key, value in state_dict.items():
-        if key.startswith('pretrained.'):
-            pretrained[key[len('pretrained.'):]] = value
-        elif key.startswith('scratch.'):
-            scratch[key[len('scratch.'):]] = value
-        else:
-            unknown.append(key)
-    for part, pre in ((pretrained, 'pretrained.'), (scratch, 'scratch.')):
-        if not part:
-            raise CheckpointConversionError(
-                f'No keys starting with "{pre}" found: not a MiDaS DPT '
-                'BEiT state dict.')
-    out, bad = _map_beit_pretrained(pretrained, backbone_prefix,
-                                    neck_prefix + 'reassemble.')
-    unknown += ['pretrained.' + k for k in bad]
-    neck, bad = _map_scratch(scratch, neck_prefix)
-    unknown += ['scratch.' + k for k in bad]
-    out.update(neck)
-    return out, unknown
+    return _map_midas_layout(
+        state_dict, 'pretrained.', 'BEiT',
+        lambda core: _map_beit_pretrained(core, backbone_prefix,
+                                          neck_prefix + 'reassemble.'),
+        neck_prefix)
 
 
 def convert_midas_beit_keys(state_dict: Mapping[str, torch.Tensor],
