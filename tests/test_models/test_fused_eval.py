@@ -14,12 +14,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config
-from timm.models.swin_transformer_v2 import (SwinTransformerV2Block,
+from timm.models.swin_transformer_v2 import (PatchMerging,
+                                             SwinTransformerV2Block,
                                              window_partition)
 
 from mmzoe.models.backbones import ZoeSwinV2FusedAttention
 from mmzoe.models.backbones.swinv2_eval import (block_eval_applies,
                                                 block_forward_eval,
+                                                downsample_eval,
                                                 window_order)
 from mmzoe.models.layers import ZoeFeatureFusionBlock, ZoeResidualConvUnit
 from mmzoe.models.speed_switches import (SWITCHES_BY_NAME, reference_config,
@@ -91,6 +93,8 @@ def test_fused_ops_need_no_grad_fp32_cpu():
         assert fused_eval_enabled(x, lin.weight)
         assert not fused_eval_enabled(x.double(), lin.weight)
         assert not fused_eval_enabled(x, lin.weight.bfloat16())
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            assert not fused_eval_enabled(x, lin.weight)
 
 
 @pytest.mark.parametrize('size', [None, (9, 11)])
@@ -152,6 +156,15 @@ def test_swinv2_block_eval_matches_timm(fused_attn, shift, batch):
         assert block_eval_applies(block, x)
         out = block_forward_eval(block, x)
     assert _rel(out, ref) < RTOL
+
+
+def test_patch_merging_eval_is_timm():
+    torch.manual_seed(0)
+    merge = PatchMerging(8).eval()
+    with torch.no_grad():
+        for h, w in ((6, 4), (5, 4)):  # even: own path; odd: timm's
+            x = torch.randn(2, h, w, 8)
+            assert torch.equal(downsample_eval(merge, x), merge(x))
 
 
 def _tiny(fused: bool, state=None) -> nn.Module:

@@ -7,6 +7,7 @@ The same function as timm's ``SwinTransformerV2Block.forward`` in eval mode
   also when it pads nothing: a full copy) and the window partition become
   one row gather with a precomputed token order; the window merge and the
   reverse shift another one (exact: a permutation of rows);
+* patch merging skips timm's zero padding of even-sized maps (a copy);
 * the MLP's ``fc1`` + GELU and ``fc2`` run with the bias (and the GELU)
   inside oneDNN's GEMM (:func:`~mmzoe.models.utils.fused_eval.linear_eval`,
   rounding only).
@@ -22,7 +23,7 @@ from typing import Dict, Tuple
 import torch
 import torch.nn as nn
 from timm.layers.activations import GELU as TimmGELU
-from timm.models.swin_transformer_v2 import window_partition
+from timm.models.swin_transformer_v2 import PatchMerging, window_partition
 
 from ..utils.fused_eval import fused_eval_enabled, linear_eval
 
@@ -127,3 +128,23 @@ def block_forward_eval(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
         y = mlp(x)
     x = x + block.norm2(y)
     return x.reshape(b, h, w, c)
+
+
+def downsample_eval(downsample: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A stage's ``downsample`` in eval mode: timm's ``PatchMerging``
+    without its zero padding when the map is even-sized (the padding is a
+    full copy even when it pads nothing); other modules run as they are.
+
+    Args:
+        downsample (nn.Module): ``stage.downsample``.
+        x (Tensor): (B, H, W, C) tokens.
+
+    Returns:
+        Tensor: The downsampled tokens.
+    """
+    b, h, w, c = x.shape
+    if type(downsample) is not PatchMerging or h % 2 or w % 2:
+        return downsample(x)
+    x = x.reshape(b, h // 2, 2, w // 2, 2, c).permute(0, 1, 3, 4, 2,
+                                                         5).flatten(3)
+    return downsample.norm(downsample.reduction(x))

@@ -8,7 +8,8 @@ from mmengine.model import BaseModule
 
 from mmzoe.registry import MODELS
 from ..utils.fused_eval import fused_eval_enabled
-from .swinv2_eval import block_eval_applies, block_forward_eval
+from .swinv2_eval import (block_eval_applies, block_forward_eval,
+                          downsample_eval)
 
 # Short names of window-attention modules for ``attn_impl`` (any other value
 # is looked up in ``MODELS`` as a type name).
@@ -192,7 +193,7 @@ class ZoeSwinV2(BaseModule):
     @staticmethod
     def _run_stage(stage: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """A timm stage in eval mode through ``block_forward_eval``."""
-        x = stage.downsample(x)
+        x = downsample_eval(stage.downsample, x)
         for block in stage.blocks:
             if block_eval_applies(block, x):
                 x = block_forward_eval(block, x)

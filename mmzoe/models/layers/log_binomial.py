@@ -48,11 +48,13 @@ def _pointwise(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
 def _accumulator(x: Tensor, proj: Tensor,
                  act: nn.Module) -> Optional[Tensor]:
     """The (pixels, hidden) matrix view of ``proj`` that the hidden layer
-    may accumulate into in place: both maps channels-last, no gradient
-    recorded, not traced, exact GELU; else None."""
+    may accumulate into in place: both maps float32 channels-last on CPU,
+    no gradient recorded, no autocast, not traced, exact GELU; else
+    None."""
     if (torch.is_grad_enabled() or torch.jit.is_tracing()
             or not isinstance(act, nn.GELU) or act.approximate != 'none'
-            or x.device.type != 'cpu'):
+            or x.device.type != 'cpu' or torch.is_autocast_enabled('cpu')
+            or x.dtype != torch.float32 or proj.dtype != torch.float32):
         return None
     for t in (x, proj):
         if t.is_contiguous() or not t.is_contiguous(

@@ -16,7 +16,8 @@ another GEMM than ``addmm`` (bias added in the kernel instead of a copied
 output), so it differs by rounding only.
 
 These operators have no autograd formula, so they are used only when
-:func:`fused_eval_enabled` holds: no gradient is recorded, float32 on CPU,
+:func:`fused_eval_enabled` holds: no gradient is recorded, float32 on CPU
+outside ``torch.autocast``,
 oneDNN available and enabled, and no ``torch.jit`` trace or
 ``torch.compile`` in progress (FLOP counters, ONNX export and inductor see
 the plain operators). Weights are passed as ordinary dense tensors: oneDNN
@@ -45,8 +46,8 @@ def fused_eval_enabled(x: Tensor, *params: Optional[Tensor]) -> bool:
         *params (Tensor | None): Weights and biases involved (None skipped).
 
     Returns:
-        bool: True on CPU, float32, without gradient recording, tracing or
-        compiling, with oneDNN enabled.
+        bool: True on CPU, float32, without gradient recording, autocast,
+        tracing or compiling, with oneDNN enabled.
     """
     if (x.device.type != 'cpu' or x.dtype != torch.float32
             or torch.is_grad_enabled() or torch.jit.is_tracing()
@@ -55,6 +56,8 @@ def fused_eval_enabled(x: Tensor, *params: Optional[Tensor]) -> bool:
     if not (torch.backends.mkldnn.is_available()
             and torch.backends.mkldnn.enabled):
         return False
+    if torch.is_autocast_enabled('cpu'):
+        return False  # autocast picks the precision of each operator
     return all(p is None or (p.dtype == torch.float32 and not p.is_meta)
                for p in params)
 
