@@ -2,10 +2,10 @@
 
 Tolerances (mmzoe/models/speed_switches.py): a fused convolution gives the
 values of oneDNN's plain convolution (bit for bit where torch picks oneDNN
-for the plain one too), fused linear layers and the reordered DPT 1x1 convolutions
-differ by rounding only; the whole model's depth stays within 1e-5
-relative of the same weights with the switch off. With gradients recorded
-(or in training mode) the plain code runs, bit for bit.
+for the plain one too), fused linear layers and the reordered DPT 1x1
+convolutions differ by rounding only; the whole model's depth stays within
+1e-5 relative of the same weights with the switch off. With gradients
+recorded (or in training mode) the plain code runs, bit for bit.
 """
 import os.path as osp
 

@@ -62,8 +62,10 @@ class ZoeDPTNeck(BaseModule):
             ``refinenet4.resConfUnit1``. Defaults to True.
         channels_last (bool): Run the convolutions in channels-last memory
             format (weights converted at construction, inputs on entry; the
-            outputs are returned in the default contiguous format). Changes
-            only the rounding (oneDNN picks other kernels). Defaults to False.
+            outputs are returned in the default contiguous format, except
+            on the ``fused_eval`` path, which keeps them channels-last).
+            Changes only the rounding (oneDNN picks other kernels).
+            Defaults to False.
         with_cp (bool): Activation checkpointing of each fusion block and of
             the relative head while training. Numerically identical.
             Defaults to False.
