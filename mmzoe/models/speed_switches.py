@@ -22,6 +22,8 @@ once:
   in the code (the constructors build
   upstream's order of operations, what the converted-weights equivalence
   tests compare) and on in the shipped configs.
+* ``fused_eval`` is off in the code and on in the shipped configs; it
+  changes only the eval-mode forward without gradients (float32 CPU).
 * ``with_cp`` is off in both (it trades time for training memory).
 * ``cpu_runtime`` is on in both (:data:`~mmzoe.utils.cpu_runtime.
   DEFAULT_CPU_RUNTIME` when ``env_cfg.cpu_runtime`` is absent), CPU runs only.
@@ -87,6 +89,15 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'depth = sum(probs * centres) in strips, probabilities recomputed '
         'in the backward pass'),
     SpeedSwitch(
+        'fused_eval', ('model.backbone.fused_eval', 'model.neck.fused_eval'),
+        True, False, True,
+        'max relative depth difference <= 1e-5 (fp32); eval mode without '
+        'gradients only (training and autograd run the plain code)', 1e-5,
+        'eval forward through oneDNN fused operators (conv + ReLU / + '
+        'residual, linear + bias / + GELU), 1x1 DPT convs before the '
+        'resize, no layout copies (SwinV2 window gathers, channels-last '
+        'outputs)'),
+    SpeedSwitch(
         'with_cp', ('model.backbone.with_cp', 'model.neck.with_cp',
                     'model.decode_head.with_cp'), True, False, False,
         'same loss (1e-5) and gradients (1e-4 of the largest entry)', 1e-5,
@@ -126,6 +137,10 @@ MODEL_SWITCHES: Tuple[str, ...] = tuple(
     if s.keys and all(k.startswith('model.') for k in s.keys))
 
 
+# Backbone keys that only ZoeSwinV2 accepts (skipped for other backbones).
+_SWINV2_ONLY = ('model.backbone.attn_impl', 'model.backbone.fused_eval')
+
+
 def _parent(cfg, key: str):
     """The dict holding the last part of ``key`` (None if a part is
     missing)."""
@@ -151,7 +166,7 @@ def set_switch(cfg, name: str, value: Any) -> None:
     """Set every config key of switch ``name`` to ``value`` (in place).
 
     Keys of parts the config does not have are skipped; a backbone that is
-    not a ``ZoeSwinV2`` gets no ``attn_impl``.
+    not a ``ZoeSwinV2`` gets no ``attn_impl`` / ``fused_eval``.
 
     Args:
         cfg (Config | dict): A full config (keys from its root).
@@ -163,7 +178,7 @@ def set_switch(cfg, name: str, value: Any) -> None:
         parent = _parent(cfg, key)
         if parent is None or not _applies(switch, parent):
             continue
-        if key == 'model.backbone.attn_impl' and 'SwinV2' not in str(
+        if key in _SWINV2_ONLY and 'SwinV2' not in str(
                 parent.get('type', '')):
             continue
         parent[key.split('.')[-1]] = copy.deepcopy(value)

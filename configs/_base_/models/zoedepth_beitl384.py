@@ -56,6 +56,9 @@ model = dict(
         in_channels=[256, 512, 1024, 1024],
         channels=256,
         channels_last=True,
+        # eval without gradients: fused conv + ReLU / + residual, 1x1 convs
+        # before the resize (speed_switches.fused_eval)
+        fused_eval=True,
         with_cp=False,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=32,

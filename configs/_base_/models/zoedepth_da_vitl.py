@@ -40,6 +40,9 @@ model = dict(
             out_channels=(256, 512, 1024, 1024),
             readout='ignore',  # released models: use_clstoken=False
             scale_factors=(4, 2, 1, 0.5)),
+        # eval without gradients: fused conv + ReLU / + residual, 1x1 convs
+        # before the resize (speed_switches.fused_eval)
+        fused_eval=True,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=32,
             non_negative=True,

@@ -32,6 +32,9 @@ model = dict(
         # with_cp (one switch: backbone, neck and head together):
         # activation checkpointing for training memory.
         attn_impl='sdpa',
+        # eval without gradients: oneDNN fused linear + bias / GELU, one
+        # gather for shift + window partition (speed_switches.fused_eval)
+        fused_eval=True,
         with_cp=False),
     neck=dict(
         type='ZoeDPTNeck',
@@ -40,6 +43,9 @@ model = dict(
         # channels-last convolutions: faster on CPU and GPU (training and
         # inference), within 1e-6 of NCHW (docs/benchmarks.md)
         channels_last=True,
+        # eval without gradients: fused conv + ReLU / + residual, 1x1 convs
+        # before the resize (speed_switches.fused_eval)
+        fused_eval=True,
         with_cp=False,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=32,

@@ -29,12 +29,18 @@ model = dict(
         # the speed switches of the full model (mmzoe/models/
         # speed_switches.py): tests and demos run the paths users run
         attn_impl='sdpa',
+        # eval without gradients: oneDNN fused linear + bias / GELU, one
+        # gather for shift + window partition (speed_switches.fused_eval)
+        fused_eval=True,
         with_cp=False),
     neck=dict(
         type='ZoeDPTNeck',
         in_channels=[16, 32, 64, 128],
         channels=32,
         channels_last=True,
+        # eval without gradients: fused conv + ReLU / + residual, 1x1 convs
+        # before the resize (speed_switches.fused_eval)
+        fused_eval=True,
         with_cp=False,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=8, non_negative=True)),

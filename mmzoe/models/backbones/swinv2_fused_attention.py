@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from timm.models.swin_transformer_v2 import WindowAttention
 
 from mmzoe.registry import MODELS
+from ..utils.fused_eval import fused_eval_enabled, linear_eval
 
 _MAX_LOGIT_SCALE = math.log(1. / 0.01)  # ln(100), as timm / upstream
 _NORM_EPS = 1e-12  # F.normalize's default
@@ -227,6 +228,8 @@ class ZoeSwinV2FusedAttention(WindowAttention):
     def __init__(self, *args, cache_bias: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.cache_bias = cache_bias
+        # set by ZoeSwinV2(fused_eval=...): see _forward_eval
+        self.fused_eval = False
         self._bias_cache: Optional[Tuple[tuple, torch.Tensor]] = None
 
     @classmethod
@@ -373,6 +376,10 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         Returns:
             Tensor: (num_windows * B, N, C).
         """
+        if (self.fused_eval and not self.training
+                and not self.qkv_bias_separate
+                and fused_eval_enabled(x, self.qkv.weight)):
+            return self._forward_eval(x, mask)
         b_, n, c = x.shape
         if self.q_bias is None:
             qkv = self.qkv(x)
@@ -407,6 +414,41 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         out = out.transpose(1, 2).reshape(b_, n, c)
         out = self.proj(out)
         return self.proj_drop(out)
+
+    def _forward_eval(self, x: torch.Tensor,
+                      mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """:meth:`forward` in eval mode without gradients (``fused_eval``,
+        float32 CPU): the ``qkv`` and ``proj`` biases inside oneDNN's GEMM,
+        and q and k normalised in one pass, multiplied by the reciprocal
+        norms (the logit scale folded into q's) and written token-major
+        (2, B, N, h, d), so that the fused kernel's output needs no copy
+        before ``proj``. Equal to :meth:`forward` up to rounding."""
+        b_, n, c = x.shape
+        heads = self.num_heads
+        if self.q_bias is None:
+            qkv = linear_eval(x, self.qkv)
+        else:
+            qkv_bias = torch.cat((self.q_bias, self.k_bias, self.v_bias))
+            qkv = torch.ops.mkldnn._linear_pointwise(
+                x, self.qkv.weight, qkv_bias, 'none', [], '')
+        qkv = qkv.view(b_, n, 3, heads, -1)
+        qk = qkv[:, :, :2]
+        inv = torch.linalg.vector_norm(qk, dim=-1, keepdim=True)
+        inv = inv.clamp_min_(_NORM_EPS).reciprocal_()
+        scale = torch.clamp(self.logit_scale, max=_MAX_LOGIT_SCALE).exp()
+        inv[:, :, 0].mul_(scale.view(heads, 1))
+        qk_n = torch.empty((2, b_, n, heads, qkv.shape[-1]),
+                           dtype=qkv.dtype, device=qkv.device)
+        torch.mul(qk.permute(2, 0, 1, 3, 4), inv.permute(2, 0, 1, 3, 4),
+                  out=qk_n)
+        # (B, h, N, d) views of token-major tensors: the fused kernel then
+        # writes its output token-major too, and the head merge below is a
+        # view instead of a copy
+        q, k = qk_n[0].transpose(1, 2), qk_n[1].transpose(1, 2)
+        v = qkv[:, :, 2].transpose(1, 2)
+        out = self._attention_full_bias(q, k, v, mask, 0.0)
+        out = out.transpose(1, 2).reshape(b_, n, c)
+        return linear_eval(out, self.proj)
 
     def _attention_full_bias(self, q: torch.Tensor, k: torch.Tensor,
                              v: torch.Tensor, mask: Optional[torch.Tensor],

@@ -7,6 +7,9 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmzoe.registry import MODELS
+from ..utils.fused_eval import fused_eval_enabled
+from .swinv2_eval import (block_eval_applies, block_forward_eval,
+                          downsample_eval)
 
 # Short names of window-attention modules for ``attn_impl`` (any other value
 # is looked up in ``MODELS`` as a type name).
@@ -78,6 +81,14 @@ class ZoeSwinV2(BaseModule):
             while training (timm's ``set_grad_checkpointing``): less memory,
             one more forward per block in the backward pass. Numerically
             identical. Defaults to False.
+        fused_eval (bool): In eval mode without gradients (float32, CPU):
+            run the blocks through
+            :func:`~mmzoe.models.backbones.swinv2_eval.block_forward_eval`
+            (shift, padding and window partition as one gather, MLP bias
+            and GELU inside oneDNN's GEMM), the fused attention's eval path
+            (``attn_impl='sdpa'``) and return the stage maps as
+            channels-last views of timm's NHWC tokens (no copy). Equal to
+            the plain forward up to rounding. Defaults to False.
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
         **timm_kwargs: Passed to ``timm.create_model`` (e.g. ``embed_dim``,
             ``depths``, ``num_heads``, ``window_size``,
@@ -92,6 +103,7 @@ class ZoeSwinV2(BaseModule):
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  attn_impl: str = 'timm',
                  with_cp: bool = False,
+                 fused_eval: bool = False,
                  init_cfg: Optional[dict] = None,
                  **timm_kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -128,6 +140,11 @@ class ZoeSwinV2(BaseModule):
         self._set_attention(attn_impl)
         self.with_cp = bool(with_cp)
         self.model.set_grad_checkpointing(self.with_cp)
+        self.fused_eval = bool(fused_eval)
+        for stage in self.model.layers:
+            for block in stage.blocks:
+                if hasattr(block.attn, 'fused_eval'):
+                    block.attn.fused_eval = self.fused_eval
 
     def _set_attention(self, attn_impl: str) -> None:
         cls = swinv2_attention_class(attn_impl)
@@ -162,9 +179,24 @@ class ZoeSwinV2(BaseModule):
                 '(ZoeDepthDataPreProcessor(size=...)) or build the backbone '
                 'with a matching img_size.')
         x = self.model.patch_embed(x)
+        fused = (self.fused_eval and not self.training
+                 and fused_eval_enabled(x))
         outs = []
         for i, stage in enumerate(self.model.layers):
-            x = stage(x)  # NHWC; merging of stage i happens in stage i+1
+            # NHWC; merging of stage i happens in stage i+1
+            x = self._run_stage(stage, x) if fused else stage(x)
             if i in self.out_indices:
-                outs.append(x.permute(0, 3, 1, 2).contiguous())
+                out = x.permute(0, 3, 1, 2)  # a channels-last view
+                outs.append(out if fused else out.contiguous())
         return tuple(outs)
+
+    @staticmethod
+    def _run_stage(stage: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """A timm stage in eval mode through ``block_forward_eval``."""
+        x = downsample_eval(stage.downsample, x)
+        for block in stage.blocks:
+            if block_eval_applies(block, x):
+                x = block_forward_eval(block, x)
+            else:
+                x = block(x)
+        return x

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmzoe.registry import MODELS
+from ..utils.fused_eval import conv2d_eval, fused_eval_enabled
 
 
 @MODELS.register_module()
@@ -45,6 +46,10 @@ class ZoeRelativeDepthHead(BaseModule):
             default init it can start, and stay, at zero everywhere, which
             cuts the ``rel_depth`` input of the metric head). Checkpoints
             overwrite it. Defaults to None (PyTorch default init).
+        fused_eval (bool): In eval mode without gradients (float32, CPU),
+            run ``conv2`` + ReLU and ``conv3`` + ReLU as single oneDNN calls
+            (:mod:`mmzoe.models.utils.fused_eval`; rounding only). The DPT
+            neck sets it from its own ``fused_eval``. Defaults to False.
         init_cfg (dict, optional): MMEngine init config.
     """
 
@@ -56,8 +61,10 @@ class ZoeRelativeDepthHead(BaseModule):
                  align_corners: bool = True,
                  scale_factor: float = 2.0,
                  final_bias: Optional[float] = None,
+                 fused_eval: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.fused_eval = bool(fused_eval)
         mid_channels = mid_channels or in_channels // 2
         self.in_channels = in_channels
         self.feat_channels = feat_channels
@@ -85,6 +92,8 @@ class ZoeRelativeDepthHead(BaseModule):
             tuple[Tensor, Tensor]: ``out_conv`` (B, 32, H, W) and the
             relative inverse depth (B, 1, H, W), ``H = h * scale_factor``.
         """
+        fused = (self.fused_eval and not self.training
+                 and fused_eval_enabled(x, self.conv1.weight))
         x = self.conv1(x)
         if self.scale_factor == 2.0:
             x = F.interpolate(
@@ -98,6 +107,12 @@ class ZoeRelativeDepthHead(BaseModule):
                       int(w * self.scale_factor)),
                 mode='bilinear',
                 align_corners=self.align_corners)
+        if fused:
+            feat = conv2d_eval(x, self.conv2, relu=True)
+            rel = conv2d_eval(
+                feat, self.conv3,
+                relu=isinstance(self.final_act, nn.ReLU))
+            return feat, rel
         feat = self.relu(self.conv2(x))
         rel = self.final_act(self.conv3(feat))
         return feat, rel

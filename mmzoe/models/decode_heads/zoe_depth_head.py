@@ -230,7 +230,9 @@ class ZoeDepthHead(ZoeBinsHeadBase):
             out_size = out_conv.shape[-2:]
             rel = upsample_to(rel_depth, out_size)
             last = torch.cat([out_conv, rel], dim=1)
-            centers = upsample_to(centers, out_size)
+            # contiguous before the x4 resize, not after (the fused-eval
+            # neck gives channels-last maps; the expectation reads NCHW)
+            centers = upsample_to(centers.contiguous(), out_size)
             # the embedding is upsampled inside (after its 1x1 projection
             # with clb_project_condition)
             if fused:

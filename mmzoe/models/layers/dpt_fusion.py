@@ -5,6 +5,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..utils.fused_eval import conv2d_eval, fused_eval_enabled
+
 
 class ZoeResidualConvUnit(nn.Module):
     """Residual conv unit: ``conv2(relu(conv1(relu(x)))) + x``.
@@ -28,6 +30,28 @@ class ZoeResidualConvUnit(nn.Module):
         out = self.conv2(self.activation(out))
         return out + x
 
+    def forward_eval(self,
+                     x: torch.Tensor,
+                     residual: Optional[torch.Tensor] = None
+                     ) -> torch.Tensor:
+        """``forward(x) (+ residual)`` with oneDNN's fused operators
+        (eval, no gradient): ``conv1`` + ReLU and ``conv2`` + the residual
+        sum in one call each (see :mod:`mmzoe.models.utils.fused_eval`).
+        Equal to ``forward`` up to rounding; with ``residual`` the two
+        additions are grouped ``conv2(.) + (x + residual)``.
+
+        Args:
+            x (Tensor): Input (B, C, H, W).
+            residual (Tensor, optional): A second tensor added to the
+                output (the fusion block's main path). Defaults to None.
+
+        Returns:
+            Tensor: (B, C, H, W).
+        """
+        out = conv2d_eval(self.activation(x), self.conv1, relu=True)
+        res = x if residual is None else x + residual
+        return conv2d_eval(out, self.conv2, add=res)
+
 
 class ZoeFeatureFusionBlock(nn.Module):
     """DPT feature fusion block (MiDaS ``FeatureFusionBlock_custom``).
@@ -36,14 +60,27 @@ class ZoeFeatureFusionBlock(nn.Module):
     bilinear resize (``align_corners=True``) to ``size`` or by 2; then the
     1x1 ``out_conv``. The resize comes **before** the 1x1 conv.
 
+    With ``fused_eval=True``, in eval mode without gradients on a float32
+    CPU input, the block runs :meth:`forward_eval` instead: the residual
+    units through oneDNN's fused convolutions, and the 1x1 ``out_conv``
+    **before** the resize (bilinear weights sum to one and both are linear,
+    so this is the same function; it convolves 4x fewer pixels for the x2
+    resize). Equal to :meth:`forward` up to rounding.
+
     Args:
         channels (int): Feature channels (in = out).
         align_corners (bool): Interpolation mode flag. Defaults to True.
+        fused_eval (bool): Use :meth:`forward_eval` where it applies.
+            Defaults to False.
     """
 
-    def __init__(self, channels: int, align_corners: bool = True) -> None:
+    def __init__(self,
+                 channels: int,
+                 align_corners: bool = True,
+                 fused_eval: bool = False) -> None:
         super().__init__()
         self.align_corners = align_corners
+        self.fused_eval = bool(fused_eval)
         self.resConfUnit1 = ZoeResidualConvUnit(channels)
         self.resConfUnit2 = ZoeResidualConvUnit(channels)
         self.out_conv = nn.Conv2d(channels, channels, 1, bias=True)
@@ -62,10 +99,39 @@ class ZoeFeatureFusionBlock(nn.Module):
         Returns:
             Tensor: (B, C, H, W).
         """
+        if self.fused_eval and not self.training and fused_eval_enabled(
+                x, self.out_conv.weight):
+            return self.forward_eval(x, skip, size)
         out = x
         if skip is not None:
             out = out + self.resConfUnit1(skip)
         out = self.resConfUnit2(out)
+        return self.out_conv(self._resize(out, size))
+
+    def forward_eval(self,
+                     x: torch.Tensor,
+                     skip: Optional[torch.Tensor] = None,
+                     size: Optional[Sequence[int]] = None) -> torch.Tensor:
+        """The eval forward of ``fused_eval`` (see the class docstring).
+
+        Args:
+            x (Tensor): Main path (B, C, h, w).
+            skip (Tensor, optional): Lateral feature, same shape as ``x``.
+            size (Sequence[int], optional): Output (H, W); ×2 if None.
+
+        Returns:
+            Tensor: (B, C, H, W), in the memory format of the inputs.
+        """
+        if skip is None:
+            out = x
+        else:
+            out = self.resConfUnit1.forward_eval(skip, residual=x)
+        out = self.resConfUnit2.forward_eval(out)
+        return self._resize(conv2d_eval(out, self.out_conv), size)
+
+    def _resize(self, out: torch.Tensor,
+                size: Optional[Sequence[int]]) -> torch.Tensor:
+        """Bilinear resize to ``size``, or by 2 if None."""
         if size is None:
             out = F.interpolate(
                 out,
@@ -78,4 +144,4 @@ class ZoeFeatureFusionBlock(nn.Module):
                 size=tuple(int(s) for s in size),
                 mode='bilinear',
                 align_corners=self.align_corners)
-        return self.out_conv(out)
+        return out

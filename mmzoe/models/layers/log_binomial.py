@@ -28,13 +28,41 @@ def _pointwise(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
         bias (Tensor, optional): (O, ).
 
     Returns:
-        Tensor: (B, O, H, W), contiguous.
+        Tensor: (B, O, H, W), channels-last if ``x`` is (one product over
+        the (B*H*W, C) pixel matrix, no layout copy), else contiguous.
     """
     b, c, h, w = x.shape
+    if (c > 1 and not x.is_contiguous()
+            and x.is_contiguous(memory_format=torch.channels_last)):
+        y = torch.matmul(x.permute(0, 2, 3, 1).reshape(b * h * w, c),
+                         weight.t())
+        if bias is not None:
+            y = y + bias
+        return y.view(b, h, w, -1).permute(0, 3, 1, 2)
     y = torch.matmul(weight, x.reshape(b, c, h * w))
     if bias is not None:
         y = y + bias.view(1, -1, 1)
     return y.view(b, -1, h, w)
+
+
+def _accumulator(x: Tensor, proj: Tensor,
+                 act: nn.Module) -> Optional[Tensor]:
+    """The (pixels, hidden) matrix view of ``proj`` that the hidden layer
+    may accumulate into in place: both maps float32 channels-last on CPU,
+    no gradient recorded, no autocast, not traced, exact GELU; else
+    None."""
+    if (torch.is_grad_enabled() or torch.jit.is_tracing()
+            or not isinstance(act, nn.GELU) or act.approximate != 'none'
+            or x.device.type != 'cpu' or torch.is_autocast_enabled('cpu')
+            or x.dtype != torch.float32 or proj.dtype != torch.float32):
+        return None
+    for t in (x, proj):
+        if t.is_contiguous() or not t.is_contiguous(
+                memory_format=torch.channels_last):
+            return None
+    b, c, h, w = proj.shape
+    acc = proj.permute(0, 2, 3, 1).reshape(b * h * w, c)
+    return acc if acc.data_ptr() == proj.data_ptr() else None
 
 
 def log_binomial_coefficient(n: Tensor, k: Tensor,
@@ -285,7 +313,11 @@ class ConditionalLogBinomial(nn.Module):
     with the 128-channel condition convolved at its own (4x smaller) size,
     and the 1x1 convolutions run as matrix products (torch's CPU convolution
     backward is several times slower for these shapes). Off by default: the
-    default is upstream's order of operations, bit for bit.
+    default is upstream's order of operations, bit for bit. Given
+    channels-last maps without gradient recording (the DPT neck's
+    ``fused_eval`` outputs), the main input's product is accumulated into
+    the upsampled projection inside the GEMM and the GELU runs in place
+    (rounding only).
 
     Args:
         in_channels (int): Channels of the main input (out_conv + rel depth).
@@ -354,11 +386,20 @@ class ConditionalLogBinomial(nn.Module):
         conv1, act, conv2, out_act = self.mlp
         c_in = x.shape[1]
         weight = conv1.weight.flatten(1)
-        hidden = _pointwise(x, weight[:, :c_in], None)
         proj = _pointwise(cond, weight[:, c_in:], conv1.bias)
-        if proj.shape[-2:] != hidden.shape[-2:]:
-            proj = upsample_to(proj, hidden.shape[-2:])
-        hidden = act(hidden + proj)
+        if proj.shape[-2:] != x.shape[-2:]:
+            proj = upsample_to(proj, x.shape[-2:])
+        acc = _accumulator(x, proj, act)
+        if acc is not None:
+            # channels-last maps (the fused-eval DPT neck), no gradient:
+            # the main input's product accumulates into the upsampled
+            # projection in the GEMM, the GELU runs in place
+            b, _, h, w = x.shape
+            acc.addmm_(x.permute(0, 2, 3, 1).reshape(b * h * w, c_in),
+                       weight[:, :c_in].t())
+            hidden = torch.ops.aten.gelu_(proj)
+        else:
+            hidden = act(_pointwise(x, weight[:, :c_in], None) + proj)
         return out_act(_pointwise(hidden, conv2.weight.flatten(1),
                                   conv2.bias))
 

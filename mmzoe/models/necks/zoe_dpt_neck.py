@@ -11,6 +11,7 @@ from mmzoe.registry import MODELS
 from ..decode_heads.relative_depth_head import ZoeRelativeDepthHead  # noqa
 from ..layers.dpt_fusion import ZoeFeatureFusionBlock
 from ..utils.core_output import ZoeCoreOutput
+from ..utils.fused_eval import fused_eval_enabled
 
 
 def _qualified(cfg: dict) -> dict:
@@ -61,11 +62,21 @@ class ZoeDPTNeck(BaseModule):
             ``refinenet4.resConfUnit1``. Defaults to True.
         channels_last (bool): Run the convolutions in channels-last memory
             format (weights converted at construction, inputs on entry; the
-            outputs are returned in the default contiguous format). Changes
-            only the rounding (oneDNN picks other kernels). Defaults to False.
+            outputs are returned in the default contiguous format, except
+            on the ``fused_eval`` path, which keeps them channels-last).
+            Changes only the rounding (oneDNN picks other kernels).
+            Defaults to False.
         with_cp (bool): Activation checkpointing of each fusion block and of
             the relative head while training. Numerically identical.
             Defaults to False.
+        fused_eval (bool): In eval mode without gradients on float32 CPU
+            inputs, run the fusion blocks and the relative head with
+            oneDNN's fused convolution + ReLU / + residual operators, the
+            fusion blocks' 1x1 ``out_conv`` before their resize (same
+            function, 4x fewer pixels), and return the outputs in the
+            convolutions' memory format (no ``contiguous`` copies). Equal to
+            the plain forward up to rounding; training and gradient
+            computations are unaffected. Defaults to False.
         reassemble (dict, optional): Config of a module run on the backbone
             outputs first (``neck.reassemble``), e.g. ``ZoeViTReassemble``
             for ViT cores, whose backbones give patch maps and class tokens
@@ -83,6 +94,7 @@ class ZoeDPTNeck(BaseModule):
                  freeze_unused: bool = True,
                  channels_last: bool = False,
                  with_cp: bool = False,
+                 fused_eval: bool = False,
                  reassemble: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -109,6 +121,11 @@ class ZoeDPTNeck(BaseModule):
         self.relative_head = MODELS.build(relative_head)
         self.channels_last = bool(channels_last)
         self.with_cp = bool(with_cp)
+        self.fused_eval = bool(fused_eval)
+        for module in [getattr(self, f'refinenet{i}') for i in range(1, 5)
+                       ] + [self.relative_head]:
+            if hasattr(module, 'fused_eval'):
+                module.fused_eval = self.fused_eval
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
 
@@ -151,6 +168,7 @@ class ZoeDPTNeck(BaseModule):
             decoder=(r4, r3, r2, r1),
             out_conv=out_conv,
             rel_depth=rel_depth)
-        if self.channels_last:
+        if self.channels_last and not (self.fused_eval and not self.training
+                                       and fused_eval_enabled(l1)):
             outs = outs.apply(lambda x: x.contiguous())
         return outs
