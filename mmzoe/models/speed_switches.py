@@ -18,6 +18,11 @@ once:
   upstream's order of operations, what the converted-weights equivalence
   tests compare) and on in the shipped configs.
 * ``with_cp`` is off in both (it trades time for training memory).
+* ``full_bias_cache`` is off in both: the ``'sdpa'`` attention keeps only
+  the per-head position-bias table and gathers the bias in every call
+  (SwinV2-B at 384²: the whole bias would be 531 MB, more than the process
+  peak of upstream ZoeDepth leaves room for); on, it trades that memory for
+  the per-call gather (measured in docs/memory.md).
 * ``cpu_runtime`` is on in both (:data:`~mmzoe.utils.cpu_runtime.
   DEFAULT_CPU_RUNTIME` when ``env_cfg.cpu_runtime`` is absent), CPU runs only.
 * ``precision`` (``init_model(precision=...)``, ``--precision`` of
@@ -62,6 +67,11 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'SwinV2 window attention through scaled_dot_product_attention, '
         'position bias cached in eval mode'),
     SpeedSwitch(
+        'full_bias_cache', ('model.backbone.bias_cache', ), 'full', 'table',
+        'table', 'identical depth (the same bias values)', 0.0,
+        'the whole SwinV2 position bias kept in eval mode: no gather per '
+        'call, 531 MB more resident (SwinV2-B, 384x384)'),
+    SpeedSwitch(
         'channels_last', ('model.neck.channels_last', ), True, False, True,
         'max relative depth difference <= 1e-5 (fp32)', 1e-5,
         'DPT decoder convolutions in channels-last memory format'),
@@ -96,6 +106,9 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         '(init_model(precision=...), --precision)'),
 )
 
+# Keys only a ZoeSwinV2 backbone has (skipped on other cores).
+_SWINV2_KEYS = ('model.backbone.attn_impl', 'model.backbone.bias_cache')
+
 SWITCHES_BY_NAME: Dict[str, SpeedSwitch] = {s.name: s for s in SPEED_SWITCHES}
 
 # The switches that are config keys of the model.
@@ -120,7 +133,7 @@ def set_switch(cfg, name: str, value: Any) -> None:
     """Set every config key of switch ``name`` to ``value`` (in place).
 
     Keys of parts the config does not have are skipped; a backbone that is
-    not a ``ZoeSwinV2`` gets no ``attn_impl``.
+    not a ``ZoeSwinV2`` gets no ``attn_impl`` or ``bias_cache``.
 
     Args:
         cfg (Config | dict): A full config (keys from its root).
@@ -132,7 +145,7 @@ def set_switch(cfg, name: str, value: Any) -> None:
         parent = _parent(cfg, key)
         if parent is None:
             continue
-        if key == 'model.backbone.attn_impl' and 'SwinV2' not in str(
+        if key in _SWINV2_KEYS and 'SwinV2' not in str(
                 parent.get('type', '')):
             continue
         parent[key.split('.')[-1]] = copy.deepcopy(value)

@@ -170,14 +170,28 @@ def test_init_model_applies_the_cpu_runtime_before_building():
 # -------------------------------------------------- inference_depth path
 def test_inference_depth_keeps_the_position_bias_cache(ref):
     """inference_depth calls eval()/train(False) around every prediction;
-    the cached bias survives them (no gather per call)."""
+    the cached bias table survives them (one gather per attention module and
+    call, no MLP); with the full cache, no gather at all."""
     from torch.profiler import profile
     model, img, depth = ref
+    attns = [m for m in model.modules() if hasattr(m, '_bias_cache')]
+    tables = [m._bias_cache[1] for m in attns]
     with profile() as prof:
         again = inference_depth(model, img)
     counts = {e.key: e.count for e in prof.key_averages()}
-    assert counts.get('aten::index_select', 0) == 0
+    assert counts.get('aten::index_select', 0) == len(attns)
+    assert all(m._bias_cache[1] is t for m, t in zip(attns, tables))
     assert np.array_equal(again, depth)
+    for m in attns:
+        m.cache_bias = 'full'
+    inference_depth(model, img)  # fills the full cache
+    with profile() as prof:
+        full = inference_depth(model, img)
+    counts = {e.key: e.count for e in prof.key_averages()}
+    for m in attns:
+        m.cache_bias = True
+    assert counts.get('aten::index_select', 0) == 0
+    assert np.array_equal(full, depth)
     model.train()  # training drops the cache
     assert all(m._bias_cache is None for m in model.modules()
                if hasattr(m, '_bias_cache'))

@@ -1,4 +1,5 @@
 """SwinV2 encoder of the MiDaS v3.1 DPT core, built from timm 1.x."""
+import inspect
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import timm
@@ -7,6 +8,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmzoe.registry import MODELS
+from .swinv2_fused_attention import bias_cache_mode
 
 # Short names of window-attention modules for ``attn_impl`` (any other value
 # is looked up in ``MODELS`` as a type name).
@@ -74,6 +76,12 @@ class ZoeSwinV2(BaseModule):
             in eval mode) or a registered module type. Defaults to
             ``'timm'`` (the shipped configs use ``'sdpa'``, see
             :mod:`mmzoe.models.speed_switches`).
+        bias_cache (str): What the ``'sdpa'`` attention keeps of its
+            position bias in eval mode (its ``cache_bias``): ``'table'``
+            (the per-head table, gathered in every call), ``'full'`` (the
+            whole bias: no gather, but SwinV2-B at 384² keeps 531 MB more)
+            or ``'none'``. Same values in all three. Defaults to
+            ``'table'``; ignored by ``'timm'``.
         with_cp (bool): Activation checkpointing of every SwinV2 block
             while training (timm's ``set_grad_checkpointing``): less memory,
             one more forward per block in the backward pass. Numerically
@@ -91,6 +99,7 @@ class ZoeSwinV2(BaseModule):
                  drop_path_rate: float = 0.1,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  attn_impl: str = 'timm',
+                 bias_cache: str = 'table',
                  with_cp: bool = False,
                  init_cfg: Optional[dict] = None,
                  **timm_kwargs) -> None:
@@ -125,17 +134,25 @@ class ZoeSwinV2(BaseModule):
         self.strides = tuple(self.model.feature_info[i]['reduction']
                              for i in self.out_indices)
         self.attn_impl = attn_impl
-        self._set_attention(attn_impl)
+        self.bias_cache = bias_cache_mode(bias_cache)
+        self._set_attention(attn_impl, self.bias_cache)
         self.with_cp = bool(with_cp)
         self.model.set_grad_checkpointing(self.with_cp)
 
-    def _set_attention(self, attn_impl: str) -> None:
+    def _set_attention(self, attn_impl: str, bias_cache: str) -> None:
         cls = swinv2_attention_class(attn_impl)
         if cls is None:
             return
+        kwargs = {}
+        if 'cache_bias' in inspect.signature(cls.from_timm).parameters:
+            kwargs['cache_bias'] = bias_cache
         for stage in self.model.layers:
             for block in stage.blocks:
-                block.attn = cls.from_timm(block.attn)
+                block.attn = cls.from_timm(block.attn, **kwargs)
+        share = getattr(cls, 'share_position_index', None)
+        if share is not None:  # one int32 index per window size
+            share(stage.blocks[i].attn for stage in self.model.layers
+                  for i in range(len(stage.blocks)))
 
     def init_weights(self) -> None:
         """Initialise like timm (post-norms zeroed) unless ``init_cfg``."""
