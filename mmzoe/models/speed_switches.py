@@ -25,6 +25,11 @@ once:
 * ``fused_eval`` is off in the code and on in the shipped configs; it
   changes only the eval-mode forward without gradients (float32 CPU).
 * ``with_cp`` is off in both (it trades time for training memory).
+* ``full_bias_cache`` is off in both: the ``'sdpa'`` attention keeps only
+  the per-head position-bias table and gathers the bias in every call
+  (SwinV2-B at 384²: the whole bias would be 531 MB, more than the process
+  peak of upstream ZoeDepth leaves room for); on, it trades that memory for
+  the per-call gather (measured in docs/memory.md).
 * ``cpu_runtime`` is on in both (:data:`~mmzoe.utils.cpu_runtime.
   DEFAULT_CPU_RUNTIME` when ``env_cfg.cpu_runtime`` is absent), CPU runs only.
 * ``precision`` (``init_model(precision=...)``, ``--precision`` of
@@ -73,6 +78,11 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'max relative depth difference <= 1e-5 (fp32)', 1e-5,
         'SwinV2 window attention through scaled_dot_product_attention, '
         'position bias cached in eval mode'),
+    SpeedSwitch(
+        'full_bias_cache', ('model.backbone.bias_cache', ), 'full', 'table',
+        'table', 'identical depth (the same bias values)', 0.0,
+        'the whole SwinV2 position bias kept in eval mode: no gather per '
+        'call, 531 MB more resident (SwinV2-B, 384x384)'),
     SpeedSwitch(
         'channels_last', ('model.neck.channels_last', ), True, False, True,
         'max relative depth difference <= 1e-5 (fp32)', 1e-5,
@@ -138,7 +148,8 @@ MODEL_SWITCHES: Tuple[str, ...] = tuple(
 
 
 # Backbone keys that only ZoeSwinV2 accepts (skipped for other backbones).
-_SWINV2_ONLY = ('model.backbone.attn_impl', 'model.backbone.fused_eval')
+_SWINV2_ONLY = ('model.backbone.attn_impl', 'model.backbone.fused_eval',
+                'model.backbone.bias_cache')
 
 
 def _parent(cfg, key: str):
@@ -166,7 +177,8 @@ def set_switch(cfg, name: str, value: Any) -> None:
     """Set every config key of switch ``name`` to ``value`` (in place).
 
     Keys of parts the config does not have are skipped; a backbone that is
-    not a ``ZoeSwinV2`` gets no ``attn_impl`` / ``fused_eval``.
+    not a ``ZoeSwinV2`` gets no ``attn_impl``, ``fused_eval`` or
+    ``bias_cache``.
 
     Args:
         cfg (Config | dict): A full config (keys from its root).

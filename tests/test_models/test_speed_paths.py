@@ -172,20 +172,38 @@ def test_init_model_applies_the_cpu_runtime_before_building():
 # -------------------------------------------------- inference_depth path
 def test_inference_depth_keeps_the_position_bias_cache(ref, monkeypatch):
     """inference_depth calls eval()/train(False) around every prediction;
-    the cached bias survives them (no bias gather per call)."""
-    from mmzoe.models.backbones import ZoeSwinV2FusedAttention
+    the cached bias table survives them (one gather per attention module and
+    call, no MLP); with the full cache, no gather at all."""
+    from mmzoe.models.backbones import ZoeSwinV2FusedAttention as Attn
     model, img, depth = ref
-    calls = []
-    compute = ZoeSwinV2FusedAttention._compute_bias
+    attns = [m for m in model.modules() if hasattr(m, '_bias_cache')]
+    tables = [m._bias_cache[1] for m in attns]
+    calls = {'mlp': 0, 'gather': 0}
+    table_fn, gather_fn = Attn._bias_table, Attn._gather_bias
 
-    def counted(self, mask):
-        calls.append(1)
-        return compute(self, mask)
+    def counted_table(self):
+        calls['mlp'] += 1
+        return table_fn(self)
 
-    monkeypatch.setattr(ZoeSwinV2FusedAttention, '_compute_bias', counted)
+    def counted_gather(self, table, mask):
+        calls['gather'] += 1
+        return gather_fn(self, table, mask)
+
+    monkeypatch.setattr(Attn, '_bias_table', counted_table)
+    monkeypatch.setattr(Attn, '_gather_bias', counted_gather)
     again = inference_depth(model, img)
-    assert not calls
+    assert calls == {'mlp': 0, 'gather': len(attns)}
+    assert all(m._bias_cache[1] is t for m, t in zip(attns, tables))
     assert np.array_equal(again, depth)
+    for m in attns:
+        m.cache_bias = 'full'
+    inference_depth(model, img)  # fills the full cache
+    calls.update(mlp=0, gather=0)
+    full = inference_depth(model, img)
+    for m in attns:
+        m.cache_bias = True
+    assert calls == {'mlp': 0, 'gather': 0}
+    assert np.array_equal(full, depth)
     model.train()  # training drops the cache
     assert all(m._bias_cache is None for m in model.modules()
                if hasattr(m, '_bias_cache'))

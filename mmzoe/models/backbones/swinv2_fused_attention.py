@@ -13,11 +13,26 @@ call:
 * the position bias ``16·sigmoid(cpb_mlp(table))[index]`` plus the shift mask
   (0 / −100) are passed as a float ``attn_mask``, with ``scale=1.0``.
 
-In eval mode, when no gradient is needed, that additive bias is cached. The
-cache is keyed on the identity and version counter of every tensor it depends
-on (the ``cpb_mlp`` weights, the coordinate table and index, the shift mask),
-plus device and dtype, so in-place weight updates (``load_state_dict``,
-optimiser steps) invalidate it; :meth:`train` clears it.
+In eval mode, when no gradient is needed, part of that bias is cached
+(``cache_bias``):
+
+* ``'table'`` (the default, also ``True``): the small per-head table
+  ``16·sigmoid(cpb_mlp(table))`` as (h, (2W-1)²) in the attention dtype
+  (SwinV2-B: 141 KB per block). Each call gathers it into the (1, h, N, N)
+  layout with one ``index_select`` (an int32 index shared by all blocks of a
+  window size, see :func:`share_position_index`) and adds the shift mask; no
+  MLP per call. The gathered bias lives only during the call.
+* ``'full'``: the whole additive bias, (1, h, N, N) or with the shift mask
+  (nW, h, N, N): no gather per call, but resident for the life of the model
+  (SwinV2-B at 384²: 531 MB, 18 x 21 MB in stage 3 alone), which would put
+  the peak memory of an inference process above upstream's.
+* ``False``: nothing cached, the MLP runs in every call (as timm).
+
+The cache is keyed on the identity and version counter of every tensor it
+depends on (the ``cpb_mlp`` weights, the coordinate table and index, and for
+``'full'`` the shift mask), plus device and dtype, so in-place weight updates
+(``load_state_dict``, optimiser steps) invalidate it; :meth:`train` clears it.
+All three give bit-identical biases.
 
 While ``torch.jit`` traces the module (what MMEngine's / fvcore's FLOP
 counters and TorchScript export do) it runs the attention as explicit
@@ -31,7 +46,7 @@ buffer re-initialisation keep working. Only the rounding differs from timm
 (≈1e-7 relative on the attention output).
 """
 import math
-from typing import Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -44,6 +59,68 @@ from ..utils.fused_eval import fused_eval_enabled, linear_eval
 _MAX_LOGIT_SCALE = math.log(1. / 0.01)  # ln(100), as timm / upstream
 _NORM_EPS = 1e-12  # F.normalize's default
 _CHUNK_BYTES = 8 * 2**20  # attention backward: probabilities per chunk
+
+
+# What ``cache_bias`` may be (True means 'table').
+BIAS_CACHE_MODES = ('table', 'full', 'none')
+
+
+def bias_cache_mode(cache_bias: Union[bool, str, None]) -> str:
+    """The cache mode named by a ``cache_bias`` value.
+
+    Args:
+        cache_bias (bool | str | None): ``True`` or ``'table'``, ``'full'``,
+            ``False`` / ``None`` / ``'none'``.
+
+    Returns:
+        str: One of :data:`BIAS_CACHE_MODES`.
+
+    Raises:
+        ValueError: For any other value.
+    """
+    if cache_bias is True:
+        return 'table'
+    if cache_bias is False or cache_bias is None:
+        return 'none'
+    if isinstance(cache_bias, str) and cache_bias in BIAS_CACHE_MODES:
+        return cache_bias
+    raise ValueError('cache_bias must be True, False or one of '
+                     f'{BIAS_CACHE_MODES}, got {cache_bias!r}.')
+
+
+def share_position_index(modules: Iterable[nn.Module]) -> int:
+    """Let the attention modules of one window size share one int32
+    ``relative_position_index``.
+
+    timm gives every block its own int64 (N, N) index (SwinV2-B at 384²: 24
+    copies, 64 MB); the values depend only on the window size. The buffer
+    is non-persistent (not in checkpoints), and ``index_select`` with an
+    int32 index is faster than with int64. timm's buffer re-initialisation
+    writes the same values in place; ``set_window_size`` registers a new
+    (own) index.
+
+    Args:
+        modules (Iterable[nn.Module]): Modules; those with a
+            ``relative_position_index`` buffer and ``window_size`` take part.
+
+    Returns:
+        int: The number of distinct index tensors afterwards.
+    """
+    shared: Dict[tuple, torch.Tensor] = {}
+    for mod in modules:
+        index = mod._buffers.get('relative_position_index', None) \
+            if isinstance(mod, nn.Module) else None
+        if index is None or not hasattr(mod, 'window_size'):
+            continue
+        key = (tuple(mod.window_size), index.device, tuple(index.shape))
+        if key not in shared:
+            if index.numel() and int(index.max()) >= 2**31:
+                continue
+            shared[key] = index.to(torch.int32).contiguous()
+        elif not torch.equal(shared[key], index.to(torch.int32)):
+            continue  # not timm's index: keep the module's own
+        mod._buffers['relative_position_index'] = shared[key]
+    return len(shared)
 
 
 def _is_compiling() -> bool:
@@ -220,12 +297,19 @@ class ZoeSwinV2FusedAttention(WindowAttention):
 
     Args:
         *args: timm ``WindowAttention`` positional arguments.
-        cache_bias (bool): Cache the additive attention bias in eval mode
-            when no gradient is required. Defaults to True.
+        cache_bias (bool | str): What to cache of the additive attention
+            bias in eval mode when no gradient is required: ``'table'``
+            (or True: the per-head table, gathered per call), ``'full'``
+            (the whole bias: no gather per call, much more memory) or
+            nothing (False); see the module docstring. Defaults to True.
         **kwargs: timm ``WindowAttention`` keyword arguments.
     """
 
-    def __init__(self, *args, cache_bias: bool = True, **kwargs) -> None:
+    def __init__(self,
+                 *args,
+                 cache_bias: Union[bool, str] = True,
+                 **kwargs) -> None:
+        bias_cache_mode(cache_bias)  # a bad value fails here, not later
         super().__init__(*args, **kwargs)
         self.cache_bias = cache_bias
         # set by ZoeSwinV2(fused_eval=...): see _forward_eval
@@ -233,9 +317,10 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         self._bias_cache: Optional[Tuple[tuple, torch.Tensor]] = None
 
     @classmethod
-    def from_timm(cls,
-                  attn: WindowAttention,
-                  cache_bias: bool = True) -> 'ZoeSwinV2FusedAttention':
+    def from_timm(
+            cls,
+            attn: WindowAttention,
+            cache_bias: Union[bool, str] = True) -> 'ZoeSwinV2FusedAttention':
         """Build from a timm ``WindowAttention``, taking over its tensors.
 
         Args:
@@ -279,6 +364,8 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         new.train(attn.training)
         return new
 
+    share_position_index = staticmethod(share_position_index)
+
     # ------------------------------------------------------------ the bias
     def train(self, mode: bool = True) -> 'ZoeSwinV2FusedAttention':
         """Set the mode; entering training mode drops the cached bias.
@@ -303,31 +390,40 @@ class ZoeSwinV2FusedAttention(WindowAttention):
             p.requires_grad for p in self.cpb_mlp.parameters())
 
     def _can_cache(self) -> bool:
-        if (not self.cache_bias or self.training or _is_compiling()
-                or _is_tracing()):
+        if (bias_cache_mode(self.cache_bias) == 'none' or self.training
+                or _is_compiling() or _is_tracing()):
             return False
         if torch.is_grad_enabled() and any(
                 p.requires_grad for p in self.cpb_mlp.parameters()):
             return False
         return True
 
-    def _compute_bias(self, mask: Optional[torch.Tensor]) -> torch.Tensor:
-        """``16·sigmoid(cpb)`` gathered to (1, h, N, N), plus the shift mask
-        as (nW, h, N, N) when given."""
-        n = self.window_size[0] * self.window_size[1]
+    def _bias_table(self) -> torch.Tensor:
+        """``16·sigmoid(cpb_mlp(coords))`` as a contiguous (h, T) table."""
         table = self.cpb_mlp(self.relative_coords_table).view(
             -1, self.num_heads)
         # sigmoid is element-wise: applying it to the (T, h) table before
         # the gather is exact; gathering along the last axis of the (h, T)
         # table gives the (h, N, N) layout directly (~6x faster than
         # timm's gather + permute + copy, bit-identical).
-        table = (16 * torch.sigmoid(table)).t().contiguous()
+        return (16 * torch.sigmoid(table)).t().contiguous()
+
+    def _gather_bias(self, table: torch.Tensor,
+                     mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """The (h, T) table gathered to (1, h, N, N), plus the shift mask
+        as (nW, h, N, N) when given."""
+        n = self.window_size[0] * self.window_size[1]
         bias = table.index_select(
             1, self.relative_position_index.view(-1)).view(
                 1, self.num_heads, n, n)
         if mask is not None:
             bias = bias + mask.to(bias.dtype).unsqueeze(1)
         return bias
+
+    def _compute_bias(self, mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """``16·sigmoid(cpb)`` gathered to (1, h, N, N), plus the shift mask
+        as (nW, h, N, N) when given."""
+        return self._gather_bias(self._bias_table(), mask)
 
     def attention_bias(self,
                        mask: Optional[torch.Tensor] = None,
@@ -348,20 +444,29 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         if not self._can_cache():
             bias = self._compute_bias(mask)
             return bias if dtype is None else bias.to(dtype)
+        full = bias_cache_mode(self.cache_bias) == 'full'
         try:
             key = tuple((id(t), t._version, t.data_ptr(), t.device, t.dtype)
-                        for t in self._bias_sources(mask)) + (dtype, )
+                        for t in self._bias_sources(mask if full else None))
+            key += (dtype, full)
         except RuntimeError:  # inference tensors have no version counter
             bias = self._compute_bias(mask)
             return bias if dtype is None else bias.to(dtype)
         if self._bias_cache is not None and self._bias_cache[0] == key:
-            return self._bias_cache[1]
+            cached = self._bias_cache[1]
+        else:
+            with torch.no_grad():
+                cached = self._bias_table()
+                if dtype is not None:
+                    cached = cached.to(dtype)
+                if full:
+                    cached = self._gather_bias(cached, mask)
+            self._bias_cache = (key, cached)
+        if full:
+            return cached
+        # 'table': the gather (and the shift mask) per call, in ``dtype``.
         with torch.no_grad():
-            bias = self._compute_bias(mask)
-            if dtype is not None:
-                bias = bias.to(dtype)
-        self._bias_cache = (key, bias)
-        return bias
+            return self._gather_bias(cached, mask)
 
     # ------------------------------------------------------------- forward
     def forward(self,

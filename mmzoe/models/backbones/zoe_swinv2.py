@@ -1,4 +1,5 @@
 """SwinV2 encoder of the MiDaS v3.1 DPT core, built from timm 1.x."""
+import inspect
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import timm
@@ -10,6 +11,7 @@ from mmzoe.registry import MODELS
 from ..utils.fused_eval import fused_eval_enabled
 from .swinv2_eval import (block_eval_applies, block_forward_eval,
                           downsample_eval)
+from .swinv2_fused_attention import bias_cache_mode
 
 # Short names of window-attention modules for ``attn_impl`` (any other value
 # is looked up in ``MODELS`` as a type name).
@@ -77,6 +79,12 @@ class ZoeSwinV2(BaseModule):
             in eval mode) or a registered module type. Defaults to
             ``'timm'`` (the shipped configs use ``'sdpa'``, see
             :mod:`mmzoe.models.speed_switches`).
+        bias_cache (str): What the ``'sdpa'`` attention keeps of its
+            position bias in eval mode (its ``cache_bias``): ``'table'``
+            (the per-head table, gathered in every call), ``'full'`` (the
+            whole bias: no gather, but SwinV2-B at 384² keeps 531 MB more)
+            or ``'none'``. Same values in all three. Defaults to
+            ``'table'``; ignored by ``'timm'``.
         with_cp (bool): Activation checkpointing of every SwinV2 block
             while training (timm's ``set_grad_checkpointing``): less memory,
             one more forward per block in the backward pass. Numerically
@@ -102,6 +110,7 @@ class ZoeSwinV2(BaseModule):
                  drop_path_rate: float = 0.1,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  attn_impl: str = 'timm',
+                 bias_cache: str = 'table',
                  with_cp: bool = False,
                  fused_eval: bool = False,
                  init_cfg: Optional[dict] = None,
@@ -137,7 +146,8 @@ class ZoeSwinV2(BaseModule):
         self.strides = tuple(self.model.feature_info[i]['reduction']
                              for i in self.out_indices)
         self.attn_impl = attn_impl
-        self._set_attention(attn_impl)
+        self.bias_cache = bias_cache_mode(bias_cache)
+        self._set_attention(attn_impl, self.bias_cache)
         self.with_cp = bool(with_cp)
         self.model.set_grad_checkpointing(self.with_cp)
         self.fused_eval = bool(fused_eval)
@@ -146,13 +156,20 @@ class ZoeSwinV2(BaseModule):
                 if hasattr(block.attn, 'fused_eval'):
                     block.attn.fused_eval = self.fused_eval
 
-    def _set_attention(self, attn_impl: str) -> None:
+    def _set_attention(self, attn_impl: str, bias_cache: str) -> None:
         cls = swinv2_attention_class(attn_impl)
         if cls is None:
             return
+        kwargs = {}
+        if 'cache_bias' in inspect.signature(cls.from_timm).parameters:
+            kwargs['cache_bias'] = bias_cache
         for stage in self.model.layers:
             for block in stage.blocks:
-                block.attn = cls.from_timm(block.attn)
+                block.attn = cls.from_timm(block.attn, **kwargs)
+        share = getattr(cls, 'share_position_index', None)
+        if share is not None:  # one int32 index per window size
+            share(stage.blocks[i].attn for stage in self.model.layers
+                  for i in range(len(stage.blocks)))
 
     def init_weights(self) -> None:
         """Initialise like timm (post-norms zeroed) unless ``init_cfg``."""
