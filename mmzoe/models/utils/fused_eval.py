@@ -31,6 +31,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
 
 def _is_compiling() -> bool:
@@ -47,11 +48,14 @@ def fused_eval_enabled(x: Tensor, *params: Optional[Tensor]) -> bool:
 
     Returns:
         bool: True on CPU, float32, without gradient recording, autocast,
-        tracing or compiling, with oneDNN enabled.
+        tracing or compiling, with oneDNN enabled, and outside any
+        ``TorchDispatchMode`` (e.g. ``FlopCounterMode``: counters and fake
+        tensors see the plain operators, whose formulas they know).
     """
     if (x.device.type != 'cpu' or x.dtype != torch.float32
             or torch.is_grad_enabled() or torch.jit.is_tracing()
-            or torch.jit.is_scripting() or _is_compiling()):
+            or torch.jit.is_scripting() or _is_compiling()
+            or is_in_torch_dispatch_mode()):
         return False
     if not (torch.backends.mkldnn.is_available()
             and torch.backends.mkldnn.enabled):
