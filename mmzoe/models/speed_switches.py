@@ -13,10 +13,11 @@ every switch whose ``shipped`` value differs from ``off``;
 Differences between the code defaults and the shipped configs, stated here
 once:
 
-* ``attn_impl``, ``channels_last``, ``clb_project_condition`` and
-  ``fused_expectation`` are off in the code (the constructors build
-  upstream's order of operations, what the converted-weights equivalence
-  tests compare) and on in the shipped configs.
+* ``attn_impl``, ``channels_last``, ``fast_conv_grad``,
+  ``clb_project_condition`` and ``fused_expectation`` are off in the code
+  (the constructors build upstream's order of operations, what the
+  converted-weights equivalence tests compare) and on in the shipped
+  configs.
 * ``with_cp`` is off in both (it trades time for training memory).
 * ``cpu_runtime`` is on in both (:data:`~mmzoe.utils.cpu_runtime.
   DEFAULT_CPU_RUNTIME` when ``env_cfg.cpu_runtime`` is absent), CPU runs only.
@@ -65,6 +66,12 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'channels_last', ('model.neck.channels_last', ), True, False, True,
         'max relative depth difference <= 1e-5 (fp32)', 1e-5,
         'DPT decoder convolutions in channels-last memory format'),
+    SpeedSwitch(
+        'fast_conv_grad', ('model.neck.fast_conv_grad', ), True, False, True,
+        'same forward; input, weight and bias gradients within 1e-5 of '
+        'their largest entry (fp32)', 1e-5,
+        'DPT decoder 3x3 convolutions as ZoeConv2d: input gradient as a '
+        'forward convolution, weight gradient in NCHW (CPU training)'),
     SpeedSwitch(
         'clb_project_condition',
         ('model.decode_head.clb_project_condition', ), True, False, True,

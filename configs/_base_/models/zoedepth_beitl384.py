@@ -48,6 +48,7 @@ model = dict(
         in_channels=[256, 512, 1024, 1024],
         channels=256,
         channels_last=True,
+        fast_conv_grad=True,
         with_cp=False,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=32,

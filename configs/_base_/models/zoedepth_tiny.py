@@ -33,6 +33,7 @@ model = dict(
         in_channels=[16, 32, 64, 128],
         channels=32,
         channels_last=True,
+        fast_conv_grad=True,
         with_cp=False,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=8, non_negative=True)),

@@ -10,6 +10,7 @@ from mmzoe.registry import MODELS
 # registers ZoeRelativeDepthHead, the default ``relative_head``
 from ..decode_heads.relative_depth_head import ZoeRelativeDepthHead  # noqa
 from ..layers.dpt_fusion import ZoeFeatureFusionBlock
+from ..layers.zoe_conv import convert_to_zoe_conv
 from ..utils.core_output import ZoeCoreOutput
 
 
@@ -66,6 +67,12 @@ class ZoeDPTNeck(BaseModule):
         with_cp (bool): Activation checkpointing of each fusion block and of
             the relative head while training. Numerically identical.
             Defaults to False.
+        fast_conv_grad (bool): Build the convolutions (also those of the
+            relative head and ``reassemble``) as
+            :class:`~mmzoe.models.layers.ZoeConv2d`: same parameters and
+            forward, a faster CPU backward pass of the 3x3 convolutions in
+            training (mostly with ``channels_last``). Changes only the
+            rounding of the gradients. Defaults to False.
         reassemble (dict, optional): Config of a module run on the backbone
             outputs first (``neck.reassemble``), e.g. ``ZoeViTReassemble``
             for ViT cores, whose backbones give patch maps and class tokens
@@ -83,6 +90,7 @@ class ZoeDPTNeck(BaseModule):
                  freeze_unused: bool = True,
                  channels_last: bool = False,
                  with_cp: bool = False,
+                 fast_conv_grad: bool = False,
                  reassemble: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -109,6 +117,9 @@ class ZoeDPTNeck(BaseModule):
         self.relative_head = MODELS.build(relative_head)
         self.channels_last = bool(channels_last)
         self.with_cp = bool(with_cp)
+        self.fast_conv_grad = bool(fast_conv_grad)
+        if self.fast_conv_grad:
+            convert_to_zoe_conv(self)
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
 
