@@ -86,6 +86,18 @@ def test_other_convolutions_run_nn_conv2d(kwargs):
     assert not _fast_node(ZoeConv2d(4, 6, 3, padding=1).eval()(x))
 
 
+def test_autocast_runs_nn_conv2d():
+    """Under autocast the output is bf16 while the saved input is fp32:
+    plain nn.Conv2d (autocast's own conv and backward)."""
+    conv = ZoeConv2d(4, 6, 3, padding=1)
+    x = torch.randn(1, 4, 8, 8, requires_grad=True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = conv(x)
+    assert out.dtype == torch.bfloat16 and not _fast_node(out)
+    out.float().sum().backward()
+    assert x.grad is not None and conv.weight.grad is not None
+
+
 def test_convert_keeps_parameters_and_keys():
     torch.manual_seed(0)
     module = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(),

@@ -22,7 +22,7 @@ itself:
 Gradients that are not needed (an input that needs no gradient, frozen
 weights) are not computed. Every other case (1x1 kernels, whose
 channels-last backward is already fast, strides, dilation, groups, other
-padding modes, eval mode, no grad, tracing/compiling) runs
+padding modes, eval mode, no grad, autocast, tracing/compiling) runs
 :class:`torch.nn.Conv2d` unchanged; so does every forward pass outside
 training: the parameters, their names and the forward result are those of
 ``nn.Conv2d``. Only the rounding of the gradients differs (another summation
@@ -154,6 +154,7 @@ class ZoeConv2d(nn.Conv2d):
                 and p[0] < k[0] and p[1] < k[1]
                 and (x.requires_grad or self.weight.requires_grad or
                      (self.bias is not None and self.bias.requires_grad))
+                and not torch.is_autocast_enabled(x.device.type)
                 and not torch.jit.is_tracing()
                 and not torch.compiler.is_compiling())
 
