@@ -36,8 +36,13 @@ def _fast_node(out: torch.Tensor) -> bool:
                                          (3, 4, 3, 0, 2),
                                          (3, 4, (3, 1), (1, 0), 1)])
 @pytest.mark.parametrize('bias', [True, False])
-def test_same_output_and_gradients_float64(channels_last, c, o, k, pad, n,
-                                           bias):
+@pytest.mark.parametrize('band_bytes', [1, 2**30])
+def test_same_output_and_gradients_float64(monkeypatch, channels_last, c, o,
+                                           k, pad, n, bias, band_bytes):
+    """One output row per band (halo and border rows at every band) or the
+    whole image in one band."""
+    from mmzoe.models.layers import zoe_conv
+    monkeypatch.setattr(zoe_conv, '_BAND_BYTES', band_bytes)
     ref, new = _pair(c, o, k, pad, bias, channels_last)
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(n, c, 9, 11, generator=gen, dtype=torch.float64)

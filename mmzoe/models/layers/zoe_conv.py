@@ -16,8 +16,8 @@ itself:
   padding ``k - 1 - p``: one call of the fast forward kernel, in the
   input's memory format.
 * **weight and bias gradients**: oneDNN's weight-gradient kernel on NCHW
-  copies of the input and the output gradient (one transient copy of each,
-  the size of the saved input and of the gradient).
+  copies of the input and the output gradient, band by band of output rows
+  (transient copies below :data:`_BAND_BYTES`).
 
 Gradients that are not needed (an input that needs no gradient, frozen
 weights) are not computed. Every other case (1x1 kernels, whose
@@ -45,6 +45,44 @@ def _memory_format(x: Tensor) -> torch.memory_format:
             memory_format=torch.channels_last):
         return torch.channels_last
     return torch.contiguous_format
+
+
+# Bytes of the NCHW copies (input rows + output-gradient rows) per band of
+# output rows in the weight gradient: bounds the transient memory.
+_BAND_BYTES = 16 * 2**20
+
+
+def _weight_grad_nchw(x: Tensor, grad_out: Tensor, weight: Tensor,
+                      pad: Tuple[int, int], need_w: bool, need_b: bool):
+    """Weight and bias gradients of a stride-1 convolution with oneDNN's
+    NCHW kernel (3-4x faster than in channels-last at 96²-384²), in bands
+    of output rows: each band copies its input rows (with the ``kh - 1``
+    halo rows, zero rows at the image border) and its output-gradient rows
+    to NCHW, so the transient copies stay below :data:`_BAND_BYTES`."""
+    n, c, h, _ = x.shape
+    o, _, kh, _ = weight.shape
+    ph, pw = pad
+    h_out = grad_out.shape[2]
+    per_row = (c * x.shape[3] + o * grad_out.shape[3]) * n * \
+        x.element_size()
+    rows = max(1, min(h_out, _BAND_BYTES // max(per_row, 1)))
+    w_nchw = weight.contiguous()
+    grad_w = grad_b = None
+    for y0 in range(0, h_out, rows):
+        y1 = min(h_out, y0 + rows)
+        lo, hi = y0 - ph, y1 - ph + kh - 1  # input rows of the band
+        band = x[:, :, max(lo, 0):min(hi, h)].contiguous()
+        if lo < 0 or hi > h:
+            band = F.pad(band, (0, 0, max(-lo, 0), max(hi - h, 0)))
+        _, gw, gb = torch.ops.aten.convolution_backward(
+            grad_out[:, :, y0:y1].contiguous(), band, w_nchw,
+            [o] if need_b else None, [1, 1], [0, pw], [1, 1], False, [0, 0],
+            1, [False, need_w, need_b])
+        if need_w:
+            grad_w = gw if grad_w is None else grad_w.add_(gw)
+        if need_b:
+            grad_b = gb if grad_b is None else grad_b.add_(gb)
+    return grad_w, grad_b
 
 
 class _ConvFastGrad(torch.autograd.Function):
@@ -77,13 +115,8 @@ class _ConvFastGrad(torch.autograd.Function):
                 (kh - 1 - ph, kw - 1 - pw))
         need_b = need_b and ctx.has_bias
         if need_w or need_b:
-            # oneDNN's weight gradient in NCHW (3-4x faster than in
-            # channels-last at 96²-384²): contiguous copies of the input and
-            # the output gradient, the weight in the same format.
-            _, grad_w, grad_b = torch.ops.aten.convolution_backward(
-                grad_out.contiguous(), x.contiguous(), weight.contiguous(),
-                [o] if need_b else None, [1, 1], [ph, pw], [1, 1], False,
-                [0, 0], 1, [False, need_w, need_b])
+            grad_w, grad_b = _weight_grad_nchw(x, grad_out, weight, ctx.pad,
+                                               need_w, need_b)
             if grad_w is not None:
                 grad_w = grad_w.contiguous(
                     memory_format=_memory_format(weight))
