@@ -17,9 +17,9 @@ in ``zoedepth_beitl384.py`` and every config built on it;
 Differences between the code defaults and the shipped configs, stated here
 once:
 
-* ``attn_impl``, ``channels_last``, ``clb_project_condition``,
-  ``fused_expectation``, ``beit_toeplitz_bias`` and ``split_readout`` are off
-  in the code (the constructors build
+* ``attn_impl``, ``channels_last``, ``fast_conv_grad``,
+  ``clb_project_condition``, ``fused_expectation``, ``beit_toeplitz_bias``
+  and ``split_readout`` are off in the code (the constructors build
   upstream's order of operations, what the converted-weights equivalence
   tests compare) and on in the shipped configs.
 * ``fused_eval`` is off in the code and on in the shipped configs; it
@@ -87,6 +87,12 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'channels_last', ('model.neck.channels_last', ), True, False, True,
         'max relative depth difference <= 1e-5 (fp32)', 1e-5,
         'DPT decoder convolutions in channels-last memory format'),
+    SpeedSwitch(
+        'fast_conv_grad', ('model.neck.fast_conv_grad', ), True, False, True,
+        'same forward; input, weight and bias gradients within 1e-5 of '
+        'their largest entry (fp32)', 1e-5,
+        'DPT decoder 3x3 convolutions as ZoeConv2d: input gradient as a '
+        'forward convolution, weight gradient in NCHW (CPU training)'),
     SpeedSwitch(
         'clb_project_condition',
         ('model.decode_head.clb_project_condition', ), True, False, True,

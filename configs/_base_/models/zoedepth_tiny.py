@@ -41,6 +41,7 @@ model = dict(
         # eval without gradients: fused conv + ReLU / + residual, 1x1 convs
         # before the resize (speed_switches.fused_eval)
         fused_eval=True,
+        fast_conv_grad=True,
         with_cp=False,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=8, non_negative=True)),

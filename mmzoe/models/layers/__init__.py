@@ -7,6 +7,7 @@ from .patch_transformer import (ZoePatchTransformerEncoder,
 from .zoe_bins import (AttractorLayer, AttractorLayerUnnormed, Projector,
                        SeedBinRegressor, SeedBinRegressorUnnormed,
                        exp_attractor, inv_attractor)
+from .zoe_conv import ZoeConv2d, convert_to_zoe_conv
 
 __all__ = [
     'ZoeFeatureFusionBlock', 'ZoeResidualConvUnit', 'ConditionalLogBinomial',
@@ -14,5 +15,5 @@ __all__ = [
     'AttractorLayerUnnormed', 'Projector', 'SeedBinRegressor',
     'SeedBinRegressorUnnormed', 'exp_attractor', 'inv_attractor',
     'ZoePatchTransformerEncoder', 'ZoePatchTransformerRouter',
-    'sinusoidal_position_code'
+    'sinusoidal_position_code', 'ZoeConv2d', 'convert_to_zoe_conv'
 ]

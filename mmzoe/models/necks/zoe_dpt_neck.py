@@ -10,6 +10,7 @@ from mmzoe.registry import MODELS
 # registers ZoeRelativeDepthHead, the default ``relative_head``
 from ..decode_heads.relative_depth_head import ZoeRelativeDepthHead  # noqa
 from ..layers.dpt_fusion import ZoeFeatureFusionBlock
+from ..layers.zoe_conv import convert_to_zoe_conv
 from ..utils.core_output import ZoeCoreOutput
 from ..utils.fused_eval import fused_eval_enabled
 
@@ -77,6 +78,12 @@ class ZoeDPTNeck(BaseModule):
             convolutions' memory format (no ``contiguous`` copies). Equal to
             the plain forward up to rounding; training and gradient
             computations are unaffected. Defaults to False.
+        fast_conv_grad (bool): Build the convolutions (also those of the
+            relative head and ``reassemble``) as
+            :class:`~mmzoe.models.layers.ZoeConv2d`: same parameters and
+            forward, a faster CPU backward pass of the 3x3 convolutions in
+            training (mostly with ``channels_last``). Changes only the
+            rounding of the gradients. Defaults to False.
         reassemble (dict, optional): Config of a module run on the backbone
             outputs first (``neck.reassemble``), e.g. ``ZoeViTReassemble``
             for ViT cores, whose backbones give patch maps and class tokens
@@ -95,6 +102,7 @@ class ZoeDPTNeck(BaseModule):
                  channels_last: bool = False,
                  with_cp: bool = False,
                  fused_eval: bool = False,
+                 fast_conv_grad: bool = False,
                  reassemble: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -126,6 +134,9 @@ class ZoeDPTNeck(BaseModule):
                        ] + [self.relative_head]:
             if hasattr(module, 'fused_eval'):
                 module.fused_eval = self.fused_eval
+        self.fast_conv_grad = bool(fast_conv_grad)
+        if self.fast_conv_grad:
+            convert_to_zoe_conv(self)
         if self.channels_last:
             self.to(memory_format=torch.channels_last)
 

@@ -1,0 +1,174 @@
+"""ZoeConv2d (``neck.fast_conv_grad``): the output and every gradient of
+``nn.Conv2d`` (float64: up to rounding; fp32 DPT neck: 1e-5 of the largest
+entry), the same parameters and state-dict keys (no timing here)."""
+import pytest
+import torch
+import torch.nn as nn
+
+from mmzoe.models.layers import ZoeConv2d, convert_to_zoe_conv
+from mmzoe.models.necks import ZoeDPTNeck
+from mmzoe.models.speed_switches import SWITCHES_BY_NAME
+
+
+def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).abs().max() / b.abs().max().clamp_min(1e-12))
+
+
+def _pair(c, o, k, pad, bias, channels_last, dtype=torch.float64):
+    torch.manual_seed(0)
+    ref = nn.Conv2d(c, o, k, padding=pad, bias=bias).to(dtype)
+    new = ZoeConv2d.from_conv(
+        nn.Conv2d(c, o, k, padding=pad, bias=bias).to(dtype))
+    new.load_state_dict(ref.state_dict())
+    if channels_last:
+        ref.to(memory_format=torch.channels_last)
+        new.to(memory_format=torch.channels_last)
+    return ref, new
+
+
+def _fast_node(out: torch.Tensor) -> bool:
+    return out.grad_fn is not None and \
+        '_ConvFastGrad' in type(out.grad_fn).__name__
+
+
+@pytest.mark.parametrize('channels_last', [False, True])
+@pytest.mark.parametrize('c,o,k,pad,n', [(5, 7, 3, 1, 2), (3, 4, 5, 2, 1),
+                                         (3, 4, 3, 0, 2),
+                                         (3, 4, (3, 1), (1, 0), 1)])
+@pytest.mark.parametrize('bias', [True, False])
+@pytest.mark.parametrize('band_bytes', [1, 2**30])
+def test_same_output_and_gradients_float64(monkeypatch, channels_last, c, o,
+                                           k, pad, n, bias, band_bytes):
+    """One output row per band (halo and border rows at every band) or the
+    whole image in one band."""
+    from mmzoe.models.layers import zoe_conv
+    monkeypatch.setattr(zoe_conv, '_BAND_BYTES', band_bytes)
+    ref, new = _pair(c, o, k, pad, bias, channels_last)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(n, c, 9, 11, generator=gen, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    xs = [x.clone().requires_grad_() for _ in range(2)]
+    outs = [ref(xs[0]), new(xs[1])]
+    assert _fast_node(outs[1]) and not _fast_node(outs[0])
+    assert torch.equal(outs[0], outs[1])
+    grad = torch.randn(outs[0].shape, generator=gen, dtype=torch.float64)
+    for out in outs:
+        out.backward(grad)
+    assert _rel(xs[1].grad, xs[0].grad) < 1e-12
+    assert _rel(new.weight.grad, ref.weight.grad) < 1e-12
+    if bias:
+        assert _rel(new.bias.grad, ref.bias.grad) < 1e-12
+
+
+def test_unneeded_gradients_are_skipped():
+    ref, new = _pair(4, 6, 3, 1, True, True)
+    new.weight.requires_grad_(False)
+    x = torch.randn(1, 4, 6, 6, dtype=torch.float64)
+    # frozen weight, input without grad: only the bias gradient
+    out = new(x)
+    assert _fast_node(out)
+    out.sum().backward()
+    assert new.weight.grad is None
+    ref(x).sum().backward()
+    assert _rel(new.bias.grad, ref.bias.grad) < 1e-12
+    # nothing needs a gradient: plain nn.Conv2d
+    new.bias.requires_grad_(False)
+    assert new(x).grad_fn is None
+
+
+@pytest.mark.parametrize('kwargs', [dict(kernel_size=1),
+                                    dict(kernel_size=3, stride=2),
+                                    dict(kernel_size=3, dilation=2),
+                                    dict(kernel_size=3, groups=2),
+                                    dict(kernel_size=3, padding=1,
+                                         padding_mode='reflect')])
+def test_other_convolutions_run_nn_conv2d(kwargs):
+    conv = ZoeConv2d(4, 6, **kwargs)
+    x = torch.randn(1, 4, 8, 8, requires_grad=True)
+    assert not _fast_node(conv(x))
+    conv.eval()
+    assert not _fast_node(ZoeConv2d(4, 6, 3, padding=1).eval()(x))
+
+
+def test_autocast_runs_nn_conv2d():
+    """Under autocast the output is bf16 while the saved input is fp32:
+    plain nn.Conv2d (autocast's own conv and backward)."""
+    conv = ZoeConv2d(4, 6, 3, padding=1)
+    x = torch.randn(1, 4, 8, 8, requires_grad=True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = conv(x)
+    assert out.dtype == torch.bfloat16 and not _fast_node(out)
+    out.float().sum().backward()
+    assert x.grad is not None and conv.weight.grad is not None
+
+
+def test_convert_keeps_parameters_and_keys():
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(),
+                           nn.Sequential(nn.Conv2d(4, 2, 1)))
+    keys = list(module.state_dict())
+    params = [p for p in module.parameters()]
+    convert_to_zoe_conv(module)
+    assert isinstance(module[0], ZoeConv2d)
+    assert isinstance(module[2][0], ZoeConv2d)
+    assert list(module.state_dict()) == keys
+    assert all(a is b for a, b in zip(module.parameters(), params))
+    with pytest.raises(TypeError, match='nn.Conv2d'):
+        ZoeConv2d.from_conv(nn.Linear(2, 2))
+
+
+def _neck(**kwargs):
+    torch.manual_seed(0)
+    return ZoeDPTNeck(
+        in_channels=[8, 12, 16, 20],
+        channels=16,
+        relative_head=dict(type='ZoeRelativeDepthHead', feat_channels=8),
+        **kwargs)
+
+
+def test_neck_switch_same_function_and_gradients():
+    """The shipped combination (channels-last + fast_conv_grad) against the
+    plain NCHW neck in fp32: same state-dict keys, the same eval output
+    (bit-identical to channels-last alone), training loss and every
+    parameter and input gradient within the switch's tolerance."""
+    tol = SWITCHES_BY_NAME['fast_conv_grad'].rtol
+    ref = _neck()
+    fast = _neck(channels_last=True, fast_conv_grad=True)
+    plain_cl = _neck(channels_last=True)
+    assert list(fast.state_dict()) == list(ref.state_dict())
+    fast.load_state_dict(ref.state_dict())
+    plain_cl.load_state_dict(ref.state_dict())
+    n_fast = sum(isinstance(m, ZoeConv2d) for m in fast.modules())
+    assert n_fast == sum(isinstance(m, nn.Conv2d) for m in ref.modules())
+    gen = torch.Generator().manual_seed(2)
+    feats = [
+        torch.randn(1, c, s, s, generator=gen)
+        for c, s in zip([8, 12, 16, 20], [16, 8, 4, 2])
+    ]
+    for m in (ref, fast, plain_cl):
+        m.eval()
+    with torch.no_grad():
+        out_cl = plain_cl(feats)
+        out_fast = fast(feats)
+    assert torch.equal(out_fast.rel_depth, out_cl.rel_depth)
+    assert torch.equal(out_fast.out_conv, out_cl.out_conv)
+
+    losses, grads = [], []
+    weight = torch.randn(1, 8, 64, 64, generator=gen)
+    for m in (ref, fast):
+        m.train()
+        inputs = [f.clone().requires_grad_() for f in feats]
+        out = m(inputs)
+        loss = (out.out_conv * weight).sum() + out.rel_depth.square().sum() \
+            + sum(r.square().mean() for r in out.decoder)
+        loss.backward()
+        losses.append(loss.detach())
+        grads.append({n: p.grad for n, p in m.named_parameters()
+                      if p.requires_grad} |
+                     {f'input{i}': t.grad for i, t in enumerate(inputs)})
+    assert _rel(losses[1], losses[0]) < tol
+    assert grads[0].keys() == grads[1].keys()
+    for name, g in grads[0].items():
+        assert g is not None and grads[1][name] is not None, name
+        assert _rel(grads[1][name], g) < tol, name
