@@ -12,6 +12,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from mmzoe.registry import MODELS
+from ..utils.fused_eval import fused_eval_enabled, is_channels_last
 from ..utils.resize import upsample_to
 
 # Fused expectation: bin probabilities are built in strips of image rows of
@@ -32,8 +33,7 @@ def _pointwise(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
         the (B*H*W, C) pixel matrix, no layout copy), else contiguous.
     """
     b, c, h, w = x.shape
-    if (c > 1 and not x.is_contiguous()
-            and x.is_contiguous(memory_format=torch.channels_last)):
+    if c > 1 and is_channels_last(x):
         y = torch.matmul(x.permute(0, 2, 3, 1).reshape(b * h * w, c),
                          weight.t())
         if bias is not None:
@@ -48,18 +48,15 @@ def _pointwise(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
 def _accumulator(x: Tensor, proj: Tensor,
                  act: nn.Module) -> Optional[Tensor]:
     """The (pixels, hidden) matrix view of ``proj`` that the hidden layer
-    may accumulate into in place: both maps float32 channels-last on CPU,
-    no gradient recorded, no autocast, not traced, exact GELU; else
-    None."""
-    if (torch.is_grad_enabled() or torch.jit.is_tracing()
-            or not isinstance(act, nn.GELU) or act.approximate != 'none'
-            or x.device.type != 'cpu' or torch.is_autocast_enabled('cpu')
-            or x.dtype != torch.float32 or proj.dtype != torch.float32):
+    may accumulate into in place: both maps channels-last where the fused
+    eval operators may run (:func:`fused_eval_enabled`: float32 on CPU, no
+    gradient recorded, no autocast, not traced or compiled), exact GELU;
+    else None."""
+    if (not isinstance(act, nn.GELU) or act.approximate != 'none'
+            or not fused_eval_enabled(x, proj)):
         return None
-    for t in (x, proj):
-        if t.is_contiguous() or not t.is_contiguous(
-                memory_format=torch.channels_last):
-            return None
+    if not (is_channels_last(x) and is_channels_last(proj)):
+        return None
     b, c, h, w = proj.shape
     acc = proj.permute(0, 2, 3, 1).reshape(b * h * w, c)
     return acc if acc.data_ptr() == proj.data_ptr() else None

@@ -36,15 +36,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmzoe.registry import MODELS
+from ..utils.fused_eval import is_channels_last
 
 
 def _memory_format(x: Tensor) -> torch.memory_format:
     """channels_last if ``x`` is stored so (and is not also plain
     contiguous), else contiguous_format."""
-    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(
-            memory_format=torch.channels_last):
-        return torch.channels_last
-    return torch.contiguous_format
+    return (torch.channels_last
+            if is_channels_last(x) else torch.contiguous_format)
 
 
 # Bytes of the NCHW copies (input rows + output-gradient rows) per band of

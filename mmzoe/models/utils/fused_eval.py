@@ -66,7 +66,9 @@ def fused_eval_enabled(x: Tensor, *params: Optional[Tensor]) -> bool:
                for p in params)
 
 
-def _is_channels_last(t: Tensor) -> bool:
+def is_channels_last(t: Tensor) -> bool:
+    """Whether ``t`` is a 4-D tensor stored channels-last (and not also
+    plain contiguous, as size-1 dimensions can make it)."""
     return (t.dim() == 4 and not t.is_contiguous()
             and t.is_contiguous(memory_format=torch.channels_last))
 
@@ -109,8 +111,8 @@ def conv2d_eval(x: Tensor,
             x, conv.weight, conv.bias, *args, unary, [], '')
     # oneDNN writes channels-last when the input or the weight is
     # channels-last (as torch's convolution does); ``other`` must match
-    fmt = (torch.channels_last if _is_channels_last(x)
-           or _is_channels_last(conv.weight) else torch.contiguous_format)
+    fmt = (torch.channels_last if is_channels_last(x)
+           or is_channels_last(conv.weight) else torch.contiguous_format)
     return torch.ops.mkldnn._convolution_pointwise(
         x, add.contiguous(memory_format=fmt), conv.weight, conv.bias,
         *args, 'add', 1.0, unary if relu else None, [], '')
