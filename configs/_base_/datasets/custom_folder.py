@@ -7,12 +7,11 @@
 # lines "image depth [label]"). Set depth_scale to your PNG units per metre
 # (1000 = millimetres). Without label PNGs drop seg_map_path and disable the
 # auxiliary segmentation head. Adapt min/max_depth and the crop to your data.
+_base_ = ['./depth_loaders.py']  # loaders, test pipeline
 dataset_type = 'ZoeDepthFolderDataset'
 data_root = 'data/my_depth'
 depth_scale = 1000.0
 train_batch_size = 4  # per GPU
-val_batch_size = 1
-num_workers = 2
 
 train_pipeline = [
     dict(type='ZoeRandomRotate', degree=1.0, prob=1.0),
@@ -20,15 +19,9 @@ train_pipeline = [
     dict(type='ZoeColorAug', prob=0.5, brightness_range=(0.9, 1.1)),
     dict(type='PackSegInputs'),
 ]
-# ZoeLoadImage passes the dataset's image through; it is the step that
-# mmseg.apis.inference_model swaps for LoadImageFromNDArray.
-test_pipeline = [dict(type='ZoeLoadImage'), dict(type='PackSegInputs')]
 
 train_dataloader = dict(
     batch_size=train_batch_size,
-    num_workers=num_workers,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -41,20 +34,10 @@ train_dataloader = dict(
             seg_map_path='labels/train'),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=val_batch_size,
-    num_workers=num_workers,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        depth_scale=depth_scale,
-        img_suffix='.jpg',
-        depth_suffix='.png',
-        data_prefix=dict(
-            img_path='images/val', depth_map_path='depths/val'),
-        test_mode=True,
-        pipeline=test_pipeline))
+        train_dataloader['dataset'],
+        data_prefix=dict(img_path='images/val', depth_map_path='depths/val'),
+        pipeline=_base_.test_pipeline))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(

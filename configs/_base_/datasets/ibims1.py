@@ -2,27 +2,18 @@
 # imagelist.txt; depth = png * 50 / 65535 m, pixels masked by mask_invalid *
 # mask_transp become invalid; metric range 0 < gt < 10 m with the same Eigen
 # crop [45:471, 41:601] as NYU (ZoeDepth's "ibims" config). Batch size 1.
+_base_ = ['./depth_test_loader.py']  # loader, test pipeline
 dataset_type = 'IBims1Dataset'
 data_root = 'data/ibims1/ibims1_core_raw'
 test_batch_size = 1
-num_workers = 2
-
-# ZoeLoadImage passes the dataset's image through; it is the step that
-# mmseg.apis.inference_model swaps for LoadImageFromNDArray.
-test_pipeline = [dict(type='ZoeLoadImage'), dict(type='PackSegInputs')]
 
 test_dataloader = dict(
     batch_size=test_batch_size,
-    num_workers=num_workers,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='imagelist.txt',
-        layout='raw',
-        test_mode=True,
-        pipeline=test_pipeline))
+        layout='raw'))
 val_dataloader = test_dataloader
 
 test_evaluator = dict(

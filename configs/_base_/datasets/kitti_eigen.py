@@ -9,13 +9,12 @@
 # Every frame is KB-cropped to 352x1216 (bottom rows, central columns) in
 # training and evaluation, as upstream. Evaluation: 1e-3 < gt < 80 m, Garg
 # crop (upstream's KITTI setting; crop='kitti_eigen' for the Eigen window).
+_base_ = ['./depth_loaders.py']  # loaders
 dataset_type = 'ZoeKITTIDataset'
 data_root = 'data/kitti'
 train_list = 'kitti_eigen_train_files_with_gt.txt'
 test_list = 'kitti_eigen_test_files_with_gt.txt'
 train_batch_size = 4  # per GPU; upstream uses 16 in total
-val_batch_size = 1
-num_workers = 2
 kitti_meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
                    'pad_shape', 'scale_factor', 'flip', 'flip_direction',
                    'reduce_zero_label', 'focal', 'domain', 'kb_crop_box')
@@ -36,9 +35,6 @@ test_pipeline = [
 
 train_dataloader = dict(
     batch_size=train_batch_size,
-    num_workers=num_workers,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -47,17 +43,8 @@ train_dataloader = dict(
         depth_scale=256.0,
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=val_batch_size,
-    num_workers=num_workers,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=test_list,
-        data_prefix=dict(img_path='raw', depth_map_path='gts'),
-        depth_scale=256.0,
-        test_mode=True,
+        train_dataloader['dataset'], ann_file=test_list,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
