@@ -6,8 +6,6 @@
 #         checkpoints/da1_metric_indoor-mmzoe.pth
 _base_ = [
     './zoedepth_da1-vitl_metric-indoor.py',
-    '../_base_/datasets/ibims1.py',
+    '../_base_/evals/ibims1.py',
 ]
 model = dict(test_cfg=dict(mode='whole', flip=True))
-test_cfg = dict(type='TestLoop')
-val_cfg = dict(type='ValLoop')

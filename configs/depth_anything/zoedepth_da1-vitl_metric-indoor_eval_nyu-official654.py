@@ -7,23 +7,6 @@
 #         checkpoints/da1_metric_indoor-mmzoe.pth
 _base_ = [
     './zoedepth_da1-vitl_metric-indoor.py',
-    '../_base_/datasets/nyu_labeled.py',
+    '../_base_/evals/nyu_official654.py',
 ]
 model = dict(test_cfg=dict(mode='whole', flip=True))
-test_dataloader = dict(
-    dataset=dict(
-        split='official',
-        subset='test',
-        num_val=None,
-        depth_key='rawDepths',
-        with_labels=False,
-        bts_export=True))
-val_dataloader = test_dataloader
-test_evaluator = dict(
-    type='ZoeDepthMetric', min_depth=1e-3, max_depth=10.0, crop='eigen')
-val_evaluator = test_evaluator
-test_cfg = dict(type='TestLoop')
-val_cfg = dict(type='ValLoop')
-train_dataloader = None
-train_cfg = None
-optim_wrapper = None

@@ -8,12 +8,6 @@
 #         checkpoints/da1_metric_outdoor-mmzoe.pth
 _base_ = [
     './zoedepth_da1-vitl_metric-outdoor.py',
-    '../_base_/datasets/kitti_eigen.py',
+    '../_base_/evals/kitti_eigen.py',
 ]
 model = dict(test_cfg=dict(mode='whole', flip=True))
-test_cfg = dict(type='TestLoop')
-val_cfg = dict(type='ValLoop')
-# evaluation only
-train_dataloader = None
-train_cfg = None
-optim_wrapper = None

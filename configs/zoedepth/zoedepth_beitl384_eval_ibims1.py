@@ -7,11 +7,9 @@
 # Published for ZoeD_M12_N: delta1 0.658, REL 0.169.
 _base_ = [
     '../_base_/models/zoedepth_beitl384.py',
-    '../_base_/datasets/ibims1.py',
+    '../_base_/evals/ibims1.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(
     data_preprocessor=dict(keep_ratio=False),
     test_cfg=dict(mode='whole', flip=True))
-test_cfg = dict(type='TestLoop')
-val_cfg = dict(type='ValLoop')

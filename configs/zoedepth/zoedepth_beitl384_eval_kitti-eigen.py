@@ -9,15 +9,9 @@
 #         checkpoints/zoedepth_m12_k-mmzoe.pth
 _base_ = [
     '../_base_/models/zoedepth_k_beitl384.py',
-    '../_base_/datasets/kitti_eigen.py',
+    '../_base_/evals/kitti_eigen.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(
     data_preprocessor=dict(keep_ratio=False),
     test_cfg=dict(mode='whole', flip=True))
-test_cfg = dict(type='TestLoop')
-val_cfg = dict(type='ValLoop')
-# evaluation only (see zoedepth_swin2b_eval_nyu-official654.py)
-train_dataloader = None
-train_cfg = None
-optim_wrapper = None

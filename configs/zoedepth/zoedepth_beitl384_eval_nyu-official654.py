@@ -12,27 +12,9 @@
 # Published for ZoeD_M12_N: delta1 0.955, REL 0.075, RMSE 0.270, log10 0.032.
 _base_ = [
     '../_base_/models/zoedepth_beitl384.py',
-    '../_base_/datasets/nyu_labeled.py',
+    '../_base_/evals/nyu_official654.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(
     data_preprocessor=dict(keep_ratio=False),
     test_cfg=dict(mode='whole', flip=True))
-test_dataloader = dict(
-    dataset=dict(
-        split='official',
-        subset='test',
-        num_val=None,
-        depth_key='rawDepths',
-        with_labels=False,
-        bts_export=True))
-val_dataloader = test_dataloader
-test_evaluator = dict(
-    type='ZoeDepthMetric', min_depth=1e-3, max_depth=10.0, crop='eigen')
-val_evaluator = test_evaluator
-test_cfg = dict(type='TestLoop')
-val_cfg = dict(type='ValLoop')
-# evaluation only (see zoedepth_swin2b_eval_nyu-official654.py)
-train_dataloader = None
-train_cfg = None
-optim_wrapper = None

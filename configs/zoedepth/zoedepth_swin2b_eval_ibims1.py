@@ -6,13 +6,11 @@
 #     python tools/test.py configs/zoedepth/zoedepth_swin2b_eval_ibims1.py CKPT
 _base_ = [
     '../_base_/models/zoedepth_swin2b.py',
-    '../_base_/datasets/ibims1.py',
+    '../_base_/evals/ibims1.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(test_cfg=dict(mode='whole', flip=True))
-test_cfg = dict(type='TestLoop')
 # depth panels of the first images (tools/test.py --show-dir DIR)
 default_hooks = dict(
     visualization=dict(
         type='ZoeDepthPanelHook', num_images=4, save_files=False))
-val_cfg = dict(type='ValLoop')
