@@ -12,17 +12,11 @@
 #         depth_anything_v2_vits.pth checkpoints/da2_vits_core-mmzoe.pth
 _base_ = [
     '../_base_/models/zoedepth_da_vits.py',
-    '../_base_/models/aux_unet_seg.py',
-    '../_base_/datasets/nyu_labeled.py',
-    '../_base_/schedules/schedule_onecycle_100e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/recipes/segdistill_da2_nyu.py',
 ]
 model = dict(
     core_checkpoint='checkpoints/da2_vits_core-mmzoe.pth',
     auxiliary_head=dict(
-        _base_.aux_unet_seg_head, in_channels=[64] * 5, lambda_dis=0.1))
-train_dataloader = dict(batch_size=3, dataset=dict(with_labels=True))
-optim_wrapper = dict(
-    paramwise_cfg=dict(
-        encoder_lr_factor=50, pos_enc_lr_factor=50, decoder_lr_factor=50,
-        pos_enc_key='pos_embed'))
+        _base_.aux_unet_seg_head,
+        in_channels=[_base_.da_features] * 5,  # 64: the DPT width
+        lambda_dis=0.1))
