@@ -11,14 +11,8 @@
 #     depth_anything_v2_vitb.pth checkpoints/da2_vitb_core-mmzoe.pth
 _base_ = [
     '../_base_/models/zoedepth_da_vitb.py',
-    '../_base_/default_runtime.py',
+    '../_base_/recipes/da2_relative_518.py',
 ]
 model = dict(
-    data_preprocessor=dict(
-        size=(518, 518),
-        keep_ratio=True,
-        resize_method='lower_bound',
-        size_divisor=14,
-        interpolation='bicubic',
-        align_corners=False),
+    data_preprocessor=_base_.da2_relative_518_preprocessor,
     core_checkpoint='checkpoints/da2_vitb_core-mmzoe.pth')
