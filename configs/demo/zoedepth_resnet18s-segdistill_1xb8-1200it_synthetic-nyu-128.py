@@ -75,12 +75,8 @@ val_dataloader = dict(
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='NYUv2LabeledDataset',
-        data_root=data_root,
-        ann_file=ann_file,
-        split='file',
+        train_dataloader['dataset'],  # the held-out rooms of the same file
         index_file='val_indices.txt',
-        depth_key='depths',
         with_labels=False,
         test_mode=True,
         pipeline=test_pipeline))

@@ -80,12 +80,8 @@ val_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='nyu_depth_v2_labeled.mat',
-        split='official',
+        train_dataloader['dataset'],  # the official split's other side
         subset='test',
-        with_labels=True,
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
