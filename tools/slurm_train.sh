@@ -4,27 +4,11 @@
 # Env: GPUS (4), GPUS_PER_NODE (4), CPUS_PER_TASK (5), SRUN_ARGS (""),
 #      PYTHON (python).
 set -x
-PARTITION=$1
-JOB_NAME=$2
+source "$(dirname "$0")/launch_common.sh"
 CONFIG=$3
-GPUS=${GPUS:-4}
-GPUS_PER_NODE=${GPUS_PER_NODE:-4}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
-PYTHON=${PYTHON:-python}
 PY_ARGS=("${@:4}")
 # An optional 4th argument that is not an option is the work dir.
 if [ $# -ge 4 ] && [[ "$4" != -* ]]; then
     PY_ARGS=(--work-dir "$4" "${@:5}")
 fi
-
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-srun -p "${PARTITION}" \
-    --job-name="${JOB_NAME}" \
-    --gres=gpu:"${GPUS_PER_NODE}" \
-    --ntasks="${GPUS}" \
-    --ntasks-per-node="${GPUS_PER_NODE}" \
-    --cpus-per-task="${CPUS_PER_TASK}" \
-    --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
-    "$PYTHON" -u "$(dirname "$0")/train.py" "${CONFIG}" --launcher="slurm" "${PY_ARGS[@]}"
+zoe_srun "$1" "$2" train.py "${CONFIG}" --launcher="slurm" "${PY_ARGS[@]}"
