@@ -5,6 +5,8 @@ and then in mmseg (and MMEngine), so mmzoe configs can use ``DepthEstimator`` or
 ``PackSegInputs`` without a prefix. A plain mmseg config reaches our components as
 ``type='mmzoe.ZoeDepthHead'`` after ``custom_imports=dict(imports=['mmzoe'])``.
 """
+from typing import Optional
+
 from mmengine.registry import Registry
 from mmseg.registry import DATA_SAMPLERS as MMSEG_DATA_SAMPLERS
 from mmseg.registry import DATASETS as MMSEG_DATASETS
@@ -27,61 +29,49 @@ from mmseg.registry import VISUALIZERS as MMSEG_VISUALIZERS
 from mmseg.registry import \
     WEIGHT_INITIALIZERS as MMSEG_WEIGHT_INITIALIZERS
 
-RUNNERS = Registry(
-    'runner', parent=MMSEG_RUNNERS, scope='mmzoe',
-    locations=['mmzoe.engine'])
-LOOPS = Registry('loop', parent=MMSEG_LOOPS, scope='mmzoe',
-                 locations=['mmzoe.engine'])
-HOOKS = Registry(
-    'hook', parent=MMSEG_HOOKS, scope='mmzoe', locations=['mmzoe.engine'])
-DATASETS = Registry(
-    'dataset', parent=MMSEG_DATASETS, scope='mmzoe',
-    locations=['mmzoe.datasets'])
-DATA_SAMPLERS = Registry(
-    'data sampler', parent=MMSEG_DATA_SAMPLERS, scope='mmzoe',
-    locations=['mmzoe.datasets'])
-TRANSFORMS = Registry(
-    'transform', parent=MMSEG_TRANSFORMS, scope='mmzoe',
-    locations=['mmzoe.datasets.transforms'])
-MODELS = Registry(
-    'model', parent=MMSEG_MODELS, scope='mmzoe', locations=['mmzoe.models'])
-MODEL_WRAPPERS = Registry(
-    'model_wrapper', parent=MMSEG_MODEL_WRAPPERS, scope='mmzoe',
-    locations=['mmzoe.engine'])
-OPTIMIZERS = Registry(
-    'optimizer', parent=MMSEG_OPTIMIZERS, scope='mmzoe',
-    locations=['mmzoe.engine'])
-OPTIM_WRAPPERS = Registry(
-    'optim_wrapper', parent=MMSEG_OPTIM_WRAPPERS, scope='mmzoe',
-    locations=['mmzoe.engine'])
-OPTIM_WRAPPER_CONSTRUCTORS = Registry(
-    'optimizer wrapper constructor',
-    parent=MMSEG_OPTIM_WRAPPER_CONSTRUCTORS,
-    scope='mmzoe',
-    locations=['mmzoe.engine'])
-PARAM_SCHEDULERS = Registry(
-    'parameter scheduler', parent=MMSEG_PARAM_SCHEDULERS, scope='mmzoe',
-    locations=['mmzoe.engine'])
-METRICS = Registry(
-    'metric', parent=MMSEG_METRICS, scope='mmzoe',
-    locations=['mmzoe.evaluation'])
-EVALUATOR = Registry(
-    'evaluator', parent=MMSEG_EVALUATOR, scope='mmzoe',
-    locations=['mmzoe.evaluation'])
-VISUALIZERS = Registry(
-    'visualizer', parent=MMSEG_VISUALIZERS, scope='mmzoe',
-    locations=['mmzoe.visualization'])
-VISBACKENDS = Registry(
-    'vis_backend', parent=MMSEG_VISBACKENDS, scope='mmzoe',
-    locations=['mmzoe.visualization'])
+
+def _child(name: str, parent: Registry,
+           location: Optional[str] = None) -> Registry:
+    """A registry of scope ``mmzoe`` under mmseg's ``parent``.
+
+    Args:
+        name (str): Registry name (as mmseg's).
+        parent (Registry): The mmseg registry it extends.
+        location (str, optional): Module that registers into it, imported
+            when the registry is first searched. Defaults to None (none).
+
+    Returns:
+        Registry: The child registry.
+    """
+    return Registry(name, parent=parent, scope='mmzoe',
+                    locations=[location] if location else [])
+
+
+RUNNERS = _child('runner', MMSEG_RUNNERS, 'mmzoe.engine')
+LOOPS = _child('loop', MMSEG_LOOPS, 'mmzoe.engine')
+HOOKS = _child('hook', MMSEG_HOOKS, 'mmzoe.engine')
+DATASETS = _child('dataset', MMSEG_DATASETS, 'mmzoe.datasets')
+DATA_SAMPLERS = _child('data sampler', MMSEG_DATA_SAMPLERS, 'mmzoe.datasets')
+TRANSFORMS = _child('transform', MMSEG_TRANSFORMS,
+                    'mmzoe.datasets.transforms')
+MODELS = _child('model', MMSEG_MODELS, 'mmzoe.models')
+MODEL_WRAPPERS = _child('model_wrapper', MMSEG_MODEL_WRAPPERS, 'mmzoe.engine')
+OPTIMIZERS = _child('optimizer', MMSEG_OPTIMIZERS, 'mmzoe.engine')
+OPTIM_WRAPPERS = _child('optim_wrapper', MMSEG_OPTIM_WRAPPERS, 'mmzoe.engine')
+OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
+                                    MMSEG_OPTIM_WRAPPER_CONSTRUCTORS,
+                                    'mmzoe.engine')
+PARAM_SCHEDULERS = _child('parameter scheduler', MMSEG_PARAM_SCHEDULERS,
+                          'mmzoe.engine')
+METRICS = _child('metric', MMSEG_METRICS, 'mmzoe.evaluation')
+EVALUATOR = _child('evaluator', MMSEG_EVALUATOR, 'mmzoe.evaluation')
+VISUALIZERS = _child('visualizer', MMSEG_VISUALIZERS, 'mmzoe.visualization')
+VISBACKENDS = _child('vis_backend', MMSEG_VISBACKENDS, 'mmzoe.visualization')
 # No initializers of our own: the child only gives scope ``mmzoe`` a place in
 # the tree, so init_cfg types (``Normal``, ``Kaiming``, ...) resolve without
 # MMEngine's "Failed to search registry with scope" fallback warning.
-WEIGHT_INITIALIZERS = Registry(
-    'weight initializer', parent=MMSEG_WEIGHT_INITIALIZERS, scope='mmzoe')
-LOG_PROCESSORS = Registry(
-    'log_processor', parent=MMSEG_LOG_PROCESSORS, scope='mmzoe',
-    locations=['mmzoe.engine'])
+WEIGHT_INITIALIZERS = _child('weight initializer', MMSEG_WEIGHT_INITIALIZERS)
+LOG_PROCESSORS = _child('log_processor', MMSEG_LOG_PROCESSORS, 'mmzoe.engine')
 
 __all__ = [
     'RUNNERS', 'LOOPS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS',
