@@ -14,34 +14,20 @@ blocks: use the config of the version the file comes from). Dropped upstream
 tensors are printed with the reason; any other key that cannot be placed
 stops the conversion with its name.
 """
-import argparse
 import sys
 
-from mmzoe.models.utils.ckpt_convert import (convert_checkpoint_file,
-                                             convert_depth_anything_keys,
+from mmzoe.models.utils.ckpt_convert import (convert_depth_anything_keys,
+                                             converter_main,
                                              depth_anything_dropped_keys)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Convert Depth Anything (V1/V2) relative weights to '
-        'mmzoe core keys.')
-    parser.add_argument('src', help='Depth Anything checkpoint (.pth)')
-    parser.add_argument('dst', help='output file (.pth)')
-    return parser.parse_args(argv)
-
-
-def _convert(state_dict):
-    out = convert_depth_anything_keys(state_dict)
-    for key, why in depth_anything_dropped_keys(state_dict).items():
-        print(f'dropped {key}: {why}')
-    return out
-
-
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    return convert_checkpoint_file(args.src, args.dst, _convert,
-                                   'depth_anything_to_mmzoe')
+    return converter_main(
+        argv, convert_depth_anything_keys, 'depth_anything_to_mmzoe',
+        description='Convert Depth Anything (V1/V2) relative weights to '
+        'mmzoe core keys.',
+        src_help='Depth Anything checkpoint (.pth)',
+        dropped=depth_anything_dropped_keys)
 
 
 if __name__ == '__main__':

@@ -135,9 +135,9 @@ def config_text(overrides: Mapping, base_config: str = BASE_CONFIG) -> str:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from mmzoe.models.utils.ckpt_convert import (
-        CheckpointConversionError, convert_hf_zoedepth_keys,
-        convert_hf_zoedepth_nk_keys, hf_zoedepth_config_overrides,
-        hf_zoedepth_nk_config_overrides)
+        convert_hf_zoedepth_keys, convert_hf_zoedepth_nk_keys,
+        hf_zoedepth_config_overrides, hf_zoedepth_nk_config_overrides,
+        save_converted_checkpoint)
     try:
         hf_config, tensors = load_hf_folder(args.src)
         nk = len(hf_config.get('bin_configurations') or []) > 1
@@ -151,21 +151,15 @@ def main(argv=None) -> int:
             state_dict = convert_hf_zoedepth_keys(
                 tensors, n_bins=overrides['decode_head']['n_bins'])
     except (FileNotFoundError, ValueError, KeyError, TypeError) as e:
-        print(f'error: {args.src}: {e}', file=sys.stderr)
-        return 2
-    except CheckpointConversionError as e:
+        # (KeyError covers CheckpointConversionError)
         print(f'error: {args.src}: {e}', file=sys.stderr)
         return 2
     out_config = args.out_config or osp.splitext(args.dst)[0] + '_config.py'
-    for path in (args.dst, out_config):
-        if osp.dirname(path):
-            os.makedirs(osp.dirname(path), exist_ok=True)
-    torch.save(
-        dict(
-            state_dict=state_dict,
-            meta=dict(
-                source=osp.basename(osp.normpath(args.src)),
-                converter='hf_zoedepth_to_mmzoe')), args.dst)
+    if osp.dirname(out_config):
+        os.makedirs(osp.dirname(out_config), exist_ok=True)
+    save_converted_checkpoint(state_dict, args.dst,
+                              osp.basename(osp.normpath(args.src)),
+                              'hf_zoedepth_to_mmzoe')
     with open(out_config, 'w') as f:
         f.write(config_text(overrides, base_config))
     print(f'Saved {len(state_dict)} tensors to {args.dst}')

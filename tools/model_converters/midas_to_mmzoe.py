@@ -8,26 +8,18 @@ Usage::
 The output holds ``backbone.*`` and ``neck.*`` tensors (timm 1.x layout) and
 is used as ``model.core_checkpoint`` of ``ZoeDepthEstimator``.
 """
-import argparse
 import sys
 
-from mmzoe.models.utils.ckpt_convert import (convert_checkpoint_file,
-                                             convert_midas_any_keys)
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Convert MiDaS dpt_swin2_* / dpt_beit_* weights to '
-        'mmzoe keys.')
-    parser.add_argument('src', help='MiDaS checkpoint (.pt)')
-    parser.add_argument('dst', help='output file (.pth)')
-    return parser.parse_args(argv)
+from mmzoe.models.utils.ckpt_convert import (convert_midas_any_keys,
+                                             converter_main)
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    return convert_checkpoint_file(args.src, args.dst, convert_midas_any_keys,
-                                   'midas_to_mmzoe')
+    return converter_main(
+        argv, convert_midas_any_keys, 'midas_to_mmzoe',
+        description='Convert MiDaS dpt_swin2_* / dpt_beit_* weights to '
+        'mmzoe keys.',
+        src_help='MiDaS checkpoint (.pt)')
 
 
 if __name__ == '__main__':

@@ -21,27 +21,18 @@ A routed ZoeD_M12_NK state dict (``patch_transformer.*``,
 for ``ZoeDepthNKHead`` (router under ``decode_head.router.``); ZoeD_M12_K
 has the single-head layout.
 """
-import argparse
 import sys
 
-from mmzoe.models.utils.ckpt_convert import (convert_checkpoint_file,
-                                             convert_zoedepth_any_keys)
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Convert ZoeDepth (N/K/NK, SwinV2 or BEiT core) weights '
-        'to mmzoe keys.')
-    parser.add_argument('src', help='ZoeDepth checkpoint (.pt)')
-    parser.add_argument('dst', help='output file (.pth)')
-    return parser.parse_args(argv)
+from mmzoe.models.utils.ckpt_convert import (convert_zoedepth_any_keys,
+                                             converter_main)
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    return convert_checkpoint_file(args.src, args.dst,
-                                   convert_zoedepth_any_keys,
-                                   'zoedepth_to_mmzoe')
+    return converter_main(
+        argv, convert_zoedepth_any_keys, 'zoedepth_to_mmzoe',
+        description='Convert ZoeDepth (N/K/NK, SwinV2 or BEiT core) weights '
+        'to mmzoe keys.',
+        src_help='ZoeDepth checkpoint (.pt)')
 
 
 if __name__ == '__main__':

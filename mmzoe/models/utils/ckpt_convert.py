@@ -23,6 +23,7 @@ Our layout (mmzoe, timm 1.x):
   ``scratch``), ``neck.relative_head.*`` for MiDaS ``scratch.output_conv.*``.
 * ``decode_head.*``: the ZoeDepth metric head, upstream module names kept.
 """
+import argparse
 import os
 import os.path as osp
 import re
@@ -85,6 +86,43 @@ def _fail(what: str, keys: Iterable[str], hint: str = '') -> None:
         + (f'\n{hint}' if hint else ''))
 
 
+# What a ``place(key, ...)`` function of :func:`_mapping` returns for a
+# tensor that is left out on purpose (``None``: the key cannot be placed).
+_DROP = ''
+
+
+def _mapping(place: Callable[..., Optional[str]]
+             ) -> Callable[..., Tuple[StateDict, List[str]]]:
+    """A key mapping ``f(state_dict, *args) -> (converted, unknown)`` that
+    renames every key with ``place(key, *args)``: the new name,
+    :data:`_DROP` to leave the tensor out, ``None`` when it cannot be
+    placed (then it is listed in ``unknown``). Order is kept."""
+
+    def map_state_dict(state_dict: Mapping[str, torch.Tensor],
+                       *args) -> Tuple[StateDict, List[str]]:
+        out: StateDict = OrderedDict()
+        unknown: List[str] = []
+        for key, value in state_dict.items():
+            new_key = place(key, *args)
+            if new_key is None:
+                unknown.append(key)
+            elif new_key != _DROP:
+                out[new_key] = value
+        return out, unknown
+
+    return map_state_dict
+
+
+def _placed(mapped: Tuple[StateDict, List[str]], what: str) -> StateDict:
+    """The tensors of a ``(converted, unknown)`` mapping result, or a
+    :class:`CheckpointConversionError` naming ``what`` and every key in
+    ``unknown``."""
+    out, unknown = mapped
+    if unknown:
+        _fail(what, unknown)
+    return out
+
+
 def unwrap_state_dict(checkpoint: Mapping) -> StateDict:
     """Return the bare state dict of a loaded checkpoint.
 
@@ -139,52 +177,35 @@ def load_state_dict_file(path: str) -> StateDict:
         raise type(e)(f'{path}: {e}') from None
 
 
-def _map_head(state_dict: Mapping[str, torch.Tensor],
-              prefix: str) -> Tuple[StateDict, List[str]]:
-    out: StateDict = OrderedDict()
-    unknown: List[str] = []
-    for key, value in state_dict.items():
-        if _ZOE_HEAD_RE.match(key):
-            out[prefix + key] = value
-        else:
-            unknown.append(key)
-    return out, unknown
+def _place_head(key: str, prefix: str) -> Optional[str]:
+    return prefix + key if _ZOE_HEAD_RE.match(key) else None
 
 
-def _map_swin(state_dict: Mapping[str, torch.Tensor],
-              prefix: str) -> Tuple[StateDict, List[str]]:
-    out: StateDict = OrderedDict()
-    unknown: List[str] = []
-    for key, value in state_dict.items():
-        if _SWIN_DROP_RE.match(key):
-            continue
-        m = _SWIN_DOWNSAMPLE_RE.match(key)
-        if m and m.group(2) in ('reduction.weight', 'norm.weight',
-                                'norm.bias'):
-            new_key = f'layers.{int(m.group(1)) + 1}.downsample.{m.group(2)}'
-        elif _SWIN_KEEP_RE.match(key):
-            new_key = key
-        else:
-            unknown.append(key)
-            continue
-        out[prefix + new_key] = value
-    return out, unknown
+def _place_swin(key: str, prefix: str) -> Optional[str]:
+    if _SWIN_DROP_RE.match(key):
+        return _DROP
+    m = _SWIN_DOWNSAMPLE_RE.match(key)
+    if m and m.group(2) in ('reduction.weight', 'norm.weight', 'norm.bias'):
+        return f'{prefix}layers.{int(m.group(1)) + 1}.downsample.{m.group(2)}'
+    if _SWIN_KEEP_RE.match(key):
+        return prefix + key
+    return None
 
 
-def _map_scratch(state_dict: Mapping[str, torch.Tensor],
-                 prefix: str) -> Tuple[StateDict, List[str]]:
-    out: StateDict = OrderedDict()
-    unknown: List[str] = []
-    for key, value in state_dict.items():
-        m = _MIDAS_OUTPUT_CONV_RE.match(key)
-        if m:
-            out[f'{prefix}relative_head.{_OUTPUT_CONV_NAMES[m.group(1)]}.'
-                f'{m.group(2)}'] = value
-        elif _MIDAS_NECK_RE.match(key):
-            out[prefix + key] = value
-        else:
-            unknown.append(key)
-    return out, unknown
+def _place_scratch(key: str, prefix: str) -> Optional[str]:
+    m = _MIDAS_OUTPUT_CONV_RE.match(key)
+    if m:
+        return (f'{prefix}relative_head.{_OUTPUT_CONV_NAMES[m.group(1)]}.'
+                f'{m.group(2)}')
+    if _MIDAS_NECK_RE.match(key):
+        return prefix + key
+    return None
+
+
+# (state_dict, prefix) -> (converted, keys that could not be placed)
+_map_head = _mapping(_place_head)
+_map_swin = _mapping(_place_swin)
+_map_scratch = _mapping(_place_scratch)
 
 
 def _map_midas_layout(state_dict: Mapping[str, torch.Tensor],
@@ -246,10 +267,8 @@ def convert_zoedepth_head_keys(state_dict: Mapping[str, torch.Tensor],
         CheckpointConversionError: If any key is not a known head key (all
             unknown keys are listed).
     """
-    out, unknown = _map_head(state_dict, prefix)
-    if unknown:
-        _fail('Unknown ZoeDepth metric-head keys', unknown)
-    return out
+    return _placed(_map_head(state_dict, prefix),
+                   'Unknown ZoeDepth metric-head keys')
 
 
 def convert_swinv2_timm06_keys(state_dict: Mapping[str, torch.Tensor],
@@ -272,10 +291,8 @@ def convert_swinv2_timm06_keys(state_dict: Mapping[str, torch.Tensor],
         CheckpointConversionError: Listing every key that is not a known
             SwinV2 key.
     """
-    out, unknown = _map_swin(state_dict, prefix)
-    if unknown:
-        _fail('Unknown SwinV2 (timm 0.6) keys', unknown)
-    return out
+    return _placed(_map_swin(state_dict, prefix),
+                   'Unknown SwinV2 (timm 0.6) keys')
 
 
 def convert_midas_keys(state_dict: Mapping[str, torch.Tensor],
@@ -300,10 +317,8 @@ def convert_midas_keys(state_dict: Mapping[str, torch.Tensor],
         CheckpointConversionError: Listing every key that could not be
             placed, or if the backbone or scratch part is missing.
     """
-    out, unknown = _map_midas(state_dict, backbone_prefix, neck_prefix)
-    if unknown:
-        _fail('MiDaS checkpoint', unknown)
-    return out
+    return _placed(_map_midas(state_dict, backbone_prefix, neck_prefix),
+                   'MiDaS checkpoint')
 
 
 def convert_zoedepth_keys(state_dict: Mapping[str, torch.Tensor],
@@ -351,9 +366,7 @@ def _convert_core_and_head(state_dict: Mapping[str, torch.Tensor],
     head_out, bad = map_head(head, 'decode_head.')
     unknown += bad
     out.update(head_out)
-    if unknown:
-        _fail(what, unknown)
-    return out
+    return _placed((out, unknown), what)
 
 
 def check_against_model_keys(converted: Mapping[str, torch.Tensor],
@@ -392,6 +405,24 @@ def check_against_model_keys(converted: Mapping[str, torch.Tensor],
         raise CheckpointConversionError('\n'.join(msg))
 
 
+def save_converted_checkpoint(state_dict: Mapping[str, torch.Tensor],
+                              dst: str, source: str, converter: str) -> None:
+    """Write converted tensors as ``{'state_dict': ..., 'meta': ...}``.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Converted tensors.
+        dst (str): Output file (its folder is created).
+        source (str): Name of the upstream file, ``meta['source']``.
+        converter (str): Name of the converter, ``meta['converter']``.
+    """
+    if osp.dirname(dst):
+        os.makedirs(osp.dirname(dst), exist_ok=True)
+    torch.save(
+        dict(
+            state_dict=state_dict,
+            meta=dict(source=source, converter=converter)), dst)
+
+
 def convert_checkpoint_file(src: str, dst: str, convert_fn,
                             converter: str) -> int:
     """Read ``src``, translate its keys with ``convert_fn``, save ``dst``.
@@ -414,14 +445,49 @@ def convert_checkpoint_file(src: str, dst: str, convert_fn,
             TypeError) as e:
         print(f'error: {src}: {e}', file=sys.stderr)
         return 1
-    if osp.dirname(dst):
-        os.makedirs(osp.dirname(dst), exist_ok=True)
-    torch.save(
-        dict(
-            state_dict=state_dict,
-            meta=dict(source=osp.basename(src), converter=converter)), dst)
+    save_converted_checkpoint(state_dict, dst, osp.basename(src), converter)
     print(f'Saved {len(state_dict)} tensors to {dst}')
     return 0
+
+
+def converter_main(argv: Optional[List[str]],
+                   convert_fn: Callable[[StateDict], StateDict],
+                   converter: str,
+                   description: str,
+                   src_help: str,
+                   dropped: Optional[Callable[[StateDict],
+                                              Dict[str, str]]] = None) -> int:
+    """The command line ``SRC DST`` of a ``tools/model_converters`` script.
+
+    Parses ``argv``, converts with :func:`convert_checkpoint_file` and, with
+    ``dropped``, prints ``dropped KEY: reason`` for each upstream tensor left
+    out on purpose once the conversion has succeeded.
+
+    Args:
+        argv (list[str], optional): Arguments (None: ``sys.argv[1:]``).
+        convert_fn (Callable): Bare upstream state dict -> mmzoe tensors.
+        converter (str): Name stored in ``meta['converter']``.
+        description (str): The ``--help`` description.
+        src_help (str): The ``--help`` text of ``src``.
+        dropped (Callable, optional): Upstream state dict -> ``{key:
+            reason}`` of the dropped tensors (e.g.
+            :func:`depth_anything_dropped_keys`). Defaults to None.
+
+    Returns:
+        int: The exit status of :func:`convert_checkpoint_file`.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('src', help=src_help)
+    parser.add_argument('dst', help='output file (.pth)')
+    args = parser.parse_args(argv)
+
+    def convert(state_dict: StateDict) -> StateDict:
+        out = convert_fn(state_dict)
+        for key, why in (dropped(state_dict) if dropped else {}).items():
+            print(f'dropped {key}: {why}')
+        return out
+
+    return convert_checkpoint_file(args.src, args.dst, convert, converter)
 
 
 # ---------------------------------------------------------------------------
@@ -474,29 +540,25 @@ def is_beit_midas_state_dict(state_dict: Mapping[str, torch.Tensor],
     return any(k.startswith(key) for k in state_dict)
 
 
-def _map_beit_pretrained(state_dict: Mapping[str, torch.Tensor],
-                         backbone_prefix: str, reassemble_prefix: str
-                         ) -> Tuple[StateDict, List[str]]:
-    """``pretrained.*`` of a MiDaS BEiT core (prefix already removed)."""
-    out: StateDict = OrderedDict()
-    unknown: List[str] = []
-    for key, value in state_dict.items():
-        if key.startswith('model.'):
-            sub = key[len('model.'):]
-            if _BEIT_DROP_RE.match(sub):
-                continue
-            if _BEIT_KEEP_RE.match(sub):
-                out[backbone_prefix + sub] = value
-                continue
-        else:
-            m = _DPT_POSTPROCESS_RE.match(key)
-            if m:
-                name = _DPT_POSTPROCESS_NAMES[m.group(2)].format(
-                    int(m.group(1)) - 1)
-                out[f'{reassemble_prefix}{name}.{m.group(3)}'] = value
-                continue
-        unknown.append(key)
-    return out, unknown
+def _place_beit_pretrained(key: str, backbone_prefix: str,
+                           reassemble_prefix: str) -> Optional[str]:
+    if key.startswith('model.'):
+        sub = key[len('model.'):]
+        if _BEIT_DROP_RE.match(sub):
+            return _DROP
+        if _BEIT_KEEP_RE.match(sub):
+            return backbone_prefix + sub
+        return None
+    m = _DPT_POSTPROCESS_RE.match(key)
+    if m:
+        name = _DPT_POSTPROCESS_NAMES[m.group(2)].format(int(m.group(1)) - 1)
+        return f'{reassemble_prefix}{name}.{m.group(3)}'
+    return None
+
+
+# ``pretrained.*`` of a MiDaS BEiT core (prefix already removed):
+# (state_dict, backbone_prefix, reassemble_prefix)
+_map_beit_pretrained = _mapping(_place_beit_pretrained)
 
 
 def _map_midas_beit(state_dict: Mapping[str, torch.Tensor],
@@ -527,10 +589,9 @@ def convert_midas_beit_keys(state_dict: Mapping[str, torch.Tensor],
         CheckpointConversionError: Listing every key that could not be
             placed.
     """
-    out, unknown = _map_midas_beit(state_dict, backbone_prefix, neck_prefix)
-    if unknown:
-        _fail('MiDaS BEiT checkpoint', unknown)
-    return out
+    return _placed(
+        _map_midas_beit(state_dict, backbone_prefix, neck_prefix),
+        'MiDaS BEiT checkpoint')
 
 
 def convert_zoedepth_beit_keys(state_dict: Mapping[str, torch.Tensor],
@@ -921,18 +982,15 @@ def is_zoedepth_nk_state_dict(state_dict: Mapping[str, torch.Tensor]) -> bool:
     return any(k.startswith(_ZOE_NK_MARKERS) for k in state_dict)
 
 
-def _map_nk_head(state_dict: Mapping[str, torch.Tensor],
-                 prefix: str) -> Tuple[StateDict, List[str]]:
-    out: StateDict = OrderedDict()
-    unknown: List[str] = []
-    for key, value in state_dict.items():
-        if _ZOE_NK_ROUTER_RE.match(key):
-            out[f'{prefix}router.{key}'] = value
-        elif _ZOE_NK_HEAD_RE.match(key):
-            out[prefix + key] = value
-        else:
-            unknown.append(key)
-    return out, unknown
+def _place_nk_head(key: str, prefix: str) -> Optional[str]:
+    if _ZOE_NK_ROUTER_RE.match(key):
+        return f'{prefix}router.{key}'
+    if _ZOE_NK_HEAD_RE.match(key):
+        return prefix + key
+    return None
+
+
+_map_nk_head = _mapping(_place_nk_head)  # (state_dict, prefix)
 
 
 def convert_zoedepth_nk_keys(state_dict: Mapping[str, torch.Tensor],
@@ -1160,43 +1218,41 @@ _DA_OUTPUT_CONV_RE = re.compile(
 _DA_OUTPUT_CONV_NAMES = {'1': 'conv1', '2.0': 'conv2', '2.2': 'conv3'}
 
 
+def _place_depth_anything(key: str, backbone_prefix: str,
+                          neck_prefix: str) -> Optional[str]:
+    if key in DEPTH_ANYTHING_DROPPED_KEYS:
+        return _DROP
+    if key.startswith('pretrained.'):
+        sub = key[len('pretrained.'):]
+        if _DINOV2_KEEP_RE.match(sub):
+            return backbone_prefix + sub
+    elif key.startswith('depth_head.'):
+        sub = key[len('depth_head.'):]
+        m = _DA_OUTPUT_CONV_RE.match(sub)
+        if m:
+            name = _DA_OUTPUT_CONV_NAMES[m.group(1)]
+            return f'{neck_prefix}relative_head.{name}.{m.group(2)}'
+        if _DA_REASSEMBLE_RE.match(sub):
+            return f'{neck_prefix}reassemble.{sub}'
+        if sub.startswith('scratch.') and _MIDAS_NECK_RE.match(
+                sub[len('scratch.'):]):
+            return neck_prefix + sub[len('scratch.'):]
+    return None
+
+
 def _map_depth_anything(state_dict: Mapping[str, torch.Tensor],
                         backbone_prefix: str,
                         neck_prefix: str) -> Tuple[StateDict, List[str]]:
-    out: StateDict = OrderedDict()
-    unknown: List[str] = []
-    found = {'pretrained.': False, 'depth_head.': False}
-    for key, value in state_dict.items():
-        if key in DEPTH_ANYTHING_DROPPED_KEYS:
-            continue
-        if key.startswith('pretrained.'):
-            found['pretrained.'] = True
-            sub = key[len('pretrained.'):]
-            if _DINOV2_KEEP_RE.match(sub):
-                out[backbone_prefix + sub] = value
-                continue
-        elif key.startswith('depth_head.'):
-            found['depth_head.'] = True
-            sub = key[len('depth_head.'):]
-            m = _DA_OUTPUT_CONV_RE.match(sub)
-            if m:
-                name = _DA_OUTPUT_CONV_NAMES[m.group(1)]
-                out[f'{neck_prefix}relative_head.{name}.{m.group(2)}'] = value
-                continue
-            if _DA_REASSEMBLE_RE.match(sub):
-                out[f'{neck_prefix}reassemble.{sub}'] = value
-                continue
-            if sub.startswith('scratch.') and _MIDAS_NECK_RE.match(
-                    sub[len('scratch.'):]):
-                out[neck_prefix + sub[len('scratch.'):]] = value
-                continue
-        unknown.append(key)
-    for pre, ok in found.items():
-        if not ok:
+    mapped = _mapping(_place_depth_anything)(state_dict, backbone_prefix,
+                                            neck_prefix)
+    for pre in ('pretrained.', 'depth_head.'):
+        if not any(key.startswith(pre) and
+                   key not in DEPTH_ANYTHING_DROPPED_KEYS
+                   for key in state_dict):
             raise CheckpointConversionError(
                 f'No keys starting with "{pre}" found: not a Depth Anything '
                 '(DINOv2 + DPT head) state dict.')
-    return out, unknown
+    return mapped
 
 
 def depth_anything_dropped_keys(state_dict: Mapping[str, torch.Tensor],
@@ -1243,11 +1299,9 @@ def convert_depth_anything_keys(state_dict: Mapping[str, torch.Tensor],
         CheckpointConversionError: Listing every key that could not be
             placed, or if the encoder or head part is missing.
     """
-    out, unknown = _map_depth_anything(state_dict, backbone_prefix,
-                                       neck_prefix)
-    if unknown:
-        _fail('Depth Anything checkpoint', unknown)
-    return out
+    return _placed(
+        _map_depth_anything(state_dict, backbone_prefix, neck_prefix),
+        'Depth Anything checkpoint')
 
 
 def convert_depth_anything_metric_keys(
