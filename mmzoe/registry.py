@@ -30,12 +30,10 @@ from mmseg.registry import \
     WEIGHT_INITIALIZERS as MMSEG_WEIGHT_INITIALIZERS
 
 
-def _child(name: str, parent: Registry,
-           location: Optional[str] = None) -> Registry:
-    """A registry of scope ``mmzoe`` under mmseg's ``parent``.
+def _child(parent: Registry, location: Optional[str] = None) -> Registry:
+    """The registry of scope ``mmzoe`` under mmseg's ``parent`` (same name).
 
     Args:
-        name (str): Registry name (as mmseg's).
         parent (Registry): The mmseg registry it extends.
         location (str, optional): Module that registers into it, imported
             when the registry is first searched. Defaults to None (none).
@@ -43,35 +41,32 @@ def _child(name: str, parent: Registry,
     Returns:
         Registry: The child registry.
     """
-    return Registry(name, parent=parent, scope='mmzoe',
+    return Registry(parent.name, parent=parent, scope='mmzoe',
                     locations=[location] if location else [])
 
 
-RUNNERS = _child('runner', MMSEG_RUNNERS, 'mmzoe.engine')
-LOOPS = _child('loop', MMSEG_LOOPS, 'mmzoe.engine')
-HOOKS = _child('hook', MMSEG_HOOKS, 'mmzoe.engine')
-DATASETS = _child('dataset', MMSEG_DATASETS, 'mmzoe.datasets')
-DATA_SAMPLERS = _child('data sampler', MMSEG_DATA_SAMPLERS, 'mmzoe.datasets')
-TRANSFORMS = _child('transform', MMSEG_TRANSFORMS,
-                    'mmzoe.datasets.transforms')
-MODELS = _child('model', MMSEG_MODELS, 'mmzoe.models')
-MODEL_WRAPPERS = _child('model_wrapper', MMSEG_MODEL_WRAPPERS, 'mmzoe.engine')
-OPTIMIZERS = _child('optimizer', MMSEG_OPTIMIZERS, 'mmzoe.engine')
-OPTIM_WRAPPERS = _child('optim_wrapper', MMSEG_OPTIM_WRAPPERS, 'mmzoe.engine')
-OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
-                                    MMSEG_OPTIM_WRAPPER_CONSTRUCTORS,
+RUNNERS = _child(MMSEG_RUNNERS, 'mmzoe.engine')
+LOOPS = _child(MMSEG_LOOPS, 'mmzoe.engine')
+HOOKS = _child(MMSEG_HOOKS, 'mmzoe.engine')
+DATASETS = _child(MMSEG_DATASETS, 'mmzoe.datasets')
+DATA_SAMPLERS = _child(MMSEG_DATA_SAMPLERS, 'mmzoe.datasets')
+TRANSFORMS = _child(MMSEG_TRANSFORMS, 'mmzoe.datasets.transforms')
+MODELS = _child(MMSEG_MODELS, 'mmzoe.models')
+MODEL_WRAPPERS = _child(MMSEG_MODEL_WRAPPERS, 'mmzoe.engine')
+OPTIMIZERS = _child(MMSEG_OPTIMIZERS, 'mmzoe.engine')
+OPTIM_WRAPPERS = _child(MMSEG_OPTIM_WRAPPERS, 'mmzoe.engine')
+OPTIM_WRAPPER_CONSTRUCTORS = _child(MMSEG_OPTIM_WRAPPER_CONSTRUCTORS,
                                     'mmzoe.engine')
-PARAM_SCHEDULERS = _child('parameter scheduler', MMSEG_PARAM_SCHEDULERS,
-                          'mmzoe.engine')
-METRICS = _child('metric', MMSEG_METRICS, 'mmzoe.evaluation')
-EVALUATOR = _child('evaluator', MMSEG_EVALUATOR, 'mmzoe.evaluation')
-VISUALIZERS = _child('visualizer', MMSEG_VISUALIZERS, 'mmzoe.visualization')
-VISBACKENDS = _child('vis_backend', MMSEG_VISBACKENDS, 'mmzoe.visualization')
+PARAM_SCHEDULERS = _child(MMSEG_PARAM_SCHEDULERS, 'mmzoe.engine')
+METRICS = _child(MMSEG_METRICS, 'mmzoe.evaluation')
+EVALUATOR = _child(MMSEG_EVALUATOR, 'mmzoe.evaluation')
+VISUALIZERS = _child(MMSEG_VISUALIZERS, 'mmzoe.visualization')
+VISBACKENDS = _child(MMSEG_VISBACKENDS, 'mmzoe.visualization')
 # No initializers of our own: the child only gives scope ``mmzoe`` a place in
 # the tree, so init_cfg types (``Normal``, ``Kaiming``, ...) resolve without
 # MMEngine's "Failed to search registry with scope" fallback warning.
-WEIGHT_INITIALIZERS = _child('weight initializer', MMSEG_WEIGHT_INITIALIZERS)
-LOG_PROCESSORS = _child('log_processor', MMSEG_LOG_PROCESSORS, 'mmzoe.engine')
+WEIGHT_INITIALIZERS = _child(MMSEG_WEIGHT_INITIALIZERS)
+LOG_PROCESSORS = _child(MMSEG_LOG_PROCESSORS, 'mmzoe.engine')
 
 __all__ = [
     'RUNNERS', 'LOOPS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS',

@@ -3,7 +3,7 @@
 # repository root goes in front of PYTHONPATH so that tools/*.py import this
 # checkout's mmzoe.
 TOOLS_DIR="$(dirname "${BASH_SOURCE[0]}")"
-PYTHON=${PYTHON:-python}
+: "${PYTHON:=python}"
 
 # zoe_torchrun GPUS SCRIPT ARGS...: run tools/SCRIPT with torchrun, GPUS
 # processes on this node. Env: NNODES (1), NODE_RANK (0), MASTER_ADDR
@@ -11,10 +11,8 @@ PYTHON=${PYTHON:-python}
 zoe_torchrun() {
     local gpus=$1 script=$2
     shift 2
-    NNODES=${NNODES:-1}
-    NODE_RANK=${NODE_RANK:-0}
-    PORT=${PORT:-29500}
-    MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+    : "${NNODES:=1}" "${NODE_RANK:=0}" "${PORT:=29500}" \
+        "${MASTER_ADDR:=127.0.0.1}"
     PYTHONPATH="$TOOLS_DIR/..":$PYTHONPATH \
     "$PYTHON" -m torch.distributed.run \
         --nnodes="$NNODES" \
@@ -32,10 +30,7 @@ zoe_torchrun() {
 zoe_srun() {
     local partition=$1 job_name=$2 script=$3
     shift 3
-    GPUS=${GPUS:-4}
-    GPUS_PER_NODE=${GPUS_PER_NODE:-4}
-    CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-    SRUN_ARGS=${SRUN_ARGS:-""}
+    : "${GPUS:=4}" "${GPUS_PER_NODE:=4}" "${CPUS_PER_TASK:=5}" "${SRUN_ARGS:=}"
     PYTHONPATH="$TOOLS_DIR/..":$PYTHONPATH \
     srun -p "${partition}" \
         --job-name="${job_name}" \
