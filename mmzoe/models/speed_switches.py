@@ -112,7 +112,8 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'eval forward through oneDNN fused operators (conv + ReLU / + '
         'residual, linear + bias / + GELU), 1x1 DPT convs before the '
         'resize, no layout copies (SwinV2 window gathers, channels-last '
-        'outputs)'),
+        'outputs); BEiT blocks with layer scale + residual in one operation '
+        'and keys instead of queries reordered for the strided bias'),
     SpeedSwitch(
         'with_cp', ('model.backbone.with_cp', 'model.neck.with_cp',
                     'model.decode_head.with_cp'), True, False, False,
@@ -153,9 +154,13 @@ MODEL_SWITCHES: Tuple[str, ...] = tuple(
     if s.keys and all(k.startswith('model.') for k in s.keys))
 
 
-# Backbone keys that only ZoeSwinV2 accepts (skipped for other backbones).
-_SWINV2_ONLY = ('model.backbone.attn_impl', 'model.backbone.fused_eval',
-                'model.backbone.bias_cache')
+# Backbone keys that only some backbones accept: key -> parts of the
+# registered type names that do (other backbones are skipped).
+_BACKBONE_ONLY = {
+    'model.backbone.attn_impl': ('SwinV2', ),
+    'model.backbone.bias_cache': ('SwinV2', ),
+    'model.backbone.fused_eval': ('SwinV2', 'BEiT'),
+}
 
 
 def _parent(cfg, key: str):
@@ -183,8 +188,8 @@ def set_switch(cfg, name: str, value: Any) -> None:
     """Set every config key of switch ``name`` to ``value`` (in place).
 
     Keys of parts the config does not have are skipped; a backbone that is
-    not a ``ZoeSwinV2`` gets no ``attn_impl``, ``fused_eval`` or
-    ``bias_cache``.
+    not a ``ZoeSwinV2`` gets no ``attn_impl`` or ``bias_cache``, one that
+    is neither a ``ZoeSwinV2`` nor a ``ZoeBEiT`` no ``fused_eval``.
 
     Args:
         cfg (Config | dict): A full config (keys from its root).
@@ -196,8 +201,9 @@ def set_switch(cfg, name: str, value: Any) -> None:
         parent = _parent(cfg, key)
         if parent is None or not _applies(switch, parent):
             continue
-        if key in _SWINV2_ONLY and 'SwinV2' not in str(
-                parent.get('type', '')):
+        if key in _BACKBONE_ONLY and not any(
+                name in str(parent.get('type', ''))
+                for name in _BACKBONE_ONLY[key]):
             continue
         parent[key.split('.')[-1]] = copy.deepcopy(value)
 

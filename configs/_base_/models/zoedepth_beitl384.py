@@ -38,6 +38,9 @@ model = dict(
         # bias copied from a strided view of each table, no index gather
         # (speed switch beit_toeplitz_bias, mmzoe/models/speed_switches.py)
         toeplitz_bias=True,
+        # eval without gradients: layer scale + residual in one operation,
+        # keys reordered for the strided bias (speed_switches.fused_eval)
+        fused_eval=True,
         with_cp=False),
     neck=dict(
         type='ZoeDPTNeck',

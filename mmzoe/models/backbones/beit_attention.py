@@ -260,6 +260,34 @@ class ZoeBEiTAttention(Attention):
         bias[0, :, 0, 0] = table_t[:, body + 2]
         return bias
 
+    def toeplitz_key_bias(self, grid: Grid) -> torch.Tensor:
+        """The relative position bias of ``grid`` for keys in reversed
+        patch order (:meth:`_reversed_order`), queries in input order.
+
+        Equals ``rel_pos_bias(grid)[..., order]`` without a gather or a flip:
+        the row of query ``(yi, xi)`` over reversed keys ``(a, b)`` is the
+        table's ``[yi + a, xi + b]`` (the eval path of ``beit_eval.py``).
+
+        Args:
+            grid (tuple[int, int]): Token grid ``(gh, gw)`` (patches only).
+
+        Returns:
+            Tensor: (1, heads, gh*gw + 1, gh*gw + 1).
+        """
+        gh, gw = grid
+        heads, n = self.num_heads, gh * gw + 1
+        table_t = self._table_t(grid)
+        body = (2 * gh - 1) * (2 * gw - 1)
+        windows = table_t[:, :body].view(heads, 2 * gh - 1,
+                                         2 * gw - 1).unfold(1, gh, 1).unfold(
+                                             2, gw, 1)
+        bias = table_t.new_empty(1, heads, n, n)
+        bias[0, :, 1:, 1:].view(heads, gh, gw, gh, gw).copy_(windows)
+        bias[0, :, 0, 1:] = table_t[:, body:body + 1]
+        bias[0, :, 1:, 0] = table_t[:, body + 1:body + 2]
+        bias[0, :, 0, 0] = table_t[:, body + 2]
+        return bias
+
     def _toeplitz_attention(self, q: torch.Tensor, k: torch.Tensor,
                             v: torch.Tensor, grid: Grid,
                             dropout_p: float) -> torch.Tensor:

@@ -10,6 +10,7 @@ from timm.models.beit import Beit
 
 from mmzoe.registry import MODELS
 from .beit_attention import ZoeBEiTAttention
+from .beit_eval import block_eval_applies, block_forward_eval
 
 ViTLevel = Tuple[torch.Tensor, torch.Tensor]
 
@@ -50,6 +51,11 @@ class ZoeBEiT(BaseModule):
             on). Defaults to False.
         with_cp (bool): Activation checkpointing of every block while
             training. Defaults to False.
+        fused_eval (bool): In eval mode without gradients (float32 CPU),
+            run the blocks through ``beit_eval.py`` (layer scale and
+            residual in one operation, keys instead of queries reordered for
+            the strided-copy bias); the same function up to rounding. A
+            speed switch, shipped on. Defaults to False.
         norm_eps (float, optional): Epsilon of every LayerNorm. Defaults to
             None (timm's 1e-6, as MiDaS; transformers' BEiT uses 1e-12).
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
@@ -66,6 +72,7 @@ class ZoeBEiT(BaseModule):
                  attn_impl: str = 'sdpa',
                  toeplitz_bias: bool = False,
                  with_cp: bool = False,
+                 fused_eval: bool = False,
                  norm_eps: Optional[float] = None,
                  init_cfg: Optional[dict] = None,
                  **timm_kwargs) -> None:
@@ -119,6 +126,7 @@ class ZoeBEiT(BaseModule):
         self.embed_dim = int(model.embed_dim)
         self.out_channels = tuple(self.embed_dim for _ in self.out_indices)
         self.with_cp = bool(with_cp)
+        self.fused_eval = bool(fused_eval)
 
     def init_weights(self) -> None:
         """Keep timm's initialisation unless ``init_cfg`` is given."""
@@ -171,6 +179,8 @@ class ZoeBEiT(BaseModule):
             if self.with_cp and self.training and torch.is_grad_enabled():
                 x = cp.checkpoint(
                     self._block, block, x, grid, use_reentrant=False)
+            elif self.fused_eval and block_eval_applies(block, x):
+                x = block_forward_eval(block, x, grid)
             else:
                 x = self._block(block, x, grid)
             if i in self.out_indices:
