@@ -27,6 +27,14 @@ padding modes, eval mode, no grad, autocast, tracing/compiling) runs
 training: the parameters, their names and the forward result are those of
 ``nn.Conv2d``. Only the rounding of the gradients differs (another summation
 order).
+
+Built with ``winograd=True`` (the DPT neck's ``winograd_conv``), the float32
+CPU 3x3 convolutions for which
+:func:`~mmzoe.models.utils.winograd_conv.winograd_applies` holds run through
+NNPACK's Winograd kernel instead: the forward without gradients and, in
+training, the forward and the input gradient above (both stride-1 3x3
+convolutions with padding 1); the forward result then differs from
+``nn.Conv2d`` by Winograd's rounding.
 """
 from typing import Optional, Tuple
 

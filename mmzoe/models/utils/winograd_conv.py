@@ -137,6 +137,8 @@ def winograd_applies(x: Tensor,
     Returns:
         bool: See the module docstring.
     """
+    if not winograd_enabled(x):  # first: no shape checks while tracing
+        return False
     if conv is not None:
         params = _conv_params(conv)
         if params is None:
@@ -158,7 +160,7 @@ def winograd_applies(x: Tensor,
             x.requires_grad or weight.requires_grad or
             (bias is not None and bias.requires_grad)):
         return False  # no autograd formula recorded here
-    return winograd_enabled(x)
+    return True
 
 
 def winograd_conv2d(x: Tensor, weight: Tensor, bias: Optional[Tensor],
