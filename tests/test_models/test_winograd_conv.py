@@ -215,8 +215,9 @@ def _neck(**kwargs):
 def test_neck_eval_and_training_within_tolerance(calls):
     """The shipped combination (channels-last, fused eval, fast gradients,
     Winograd) against the plain NCHW neck: same keys; NCHW weights for
-    NNPACK; eval outputs channels-last for the heads; training loss and
-    every gradient within the switch's tolerance of their largest entry."""
+    NNPACK; eval outputs channels-last for the heads; eval outputs and the
+    training loss within the switch's rtol, every gradient within 1e-4 of
+    its largest entry (the switch's tolerance)."""
     ref = _neck()
     new = _neck(channels_last=True, fused_eval=True, fast_conv_grad=True,
                 winograd_conv=True)
@@ -226,10 +227,12 @@ def test_neck_eval_and_training_within_tolerance(calls):
         if isinstance(m, ZoeConv2d):
             assert m.winograd and m.weight.is_contiguous()
     gen = torch.Generator().manual_seed(2)
-    # l1 at 48 x 48: the 3x3 convolutions at 48 and 96 pixels run NNPACK
+    # l1 at 40 x 40: the 3x3 convolutions at 40, 80 and 160 pixels run
+    # NNPACK (batch 2: test_eval_forward_matches_conv and
+    # test_training_forward_and_gradients)
     feats = [
-        torch.randn(2, c, s, s, generator=gen)
-        for c, s in zip([8, 12, 16, 20], [48, 24, 12, 6])
+        torch.randn(1, c, s, s, generator=gen)
+        for c, s in zip([8, 12, 16, 20], [SIDE, SIDE // 2, SIDE // 4, 5])
     ]
     ref.eval()
     new.eval()
@@ -237,7 +240,7 @@ def test_neck_eval_and_training_within_tolerance(calls):
         want = ref(feats)
         got = new(feats)
     # layer1_rn, refinenet1's four RCU convs, relative head conv1 and conv2
-    assert calls[0] == 7 * 2
+    assert calls[0] == 7
     assert got.out_conv.is_contiguous(memory_format=torch.channels_last)
     for name in ('out_conv', 'rel_depth', 'bottleneck'):
         assert _rel(getattr(got, name), getattr(want, name)) < RTOL, name
@@ -245,7 +248,7 @@ def test_neck_eval_and_training_within_tolerance(calls):
         assert _rel(g, w) < RTOL
 
     calls[0] = 0
-    weight = torch.randn(2, 8, 192, 192, generator=gen)
+    weight = torch.randn(1, 8, 4 * SIDE, 4 * SIDE, generator=gen)
     losses, grads = [], []
     for m in (ref, new):
         m.train()
@@ -258,11 +261,11 @@ def test_neck_eval_and_training_within_tolerance(calls):
         grads.append({n: p.grad for n, p in m.named_parameters()
                       if p.requires_grad} |
                      {f'input{i}': t.grad for i, t in enumerate(inputs)})
-    # the 7 convolutions per image forward, and their input gradients
-    assert calls[0] == 2 * 7 * 2
+    # the 7 convolutions forward, and their input gradients
+    assert calls[0] == 2 * 7
     assert _rel(losses[1], losses[0]) < RTOL
-    for name, g in grads[0].items():
-        assert _rel(grads[1][name], g) < RTOL, name
+    for name, g in grads[0].items():  # the switch: 1e-4 of the largest
+        assert _rel(grads[1][name], g) < TOL, name
 
 
 def test_shipped_tiny_model_switch_on_off():

@@ -19,10 +19,11 @@ torch 2.14.1):
   oneDNN (256 -> 256 channels at 96x96, batch 3: 613 ms vs 510 ms of CPU
   time, one thread) while three batch-1 calls took 182 ms. So
   :func:`winograd_conv2d` convolves image by image.
-* It pays off from maps of about 40x40 pixels (256 channels, one thread:
-  18 vs 27-29 ms of oneDNN at 40x40, even at 32x32, slower at 24x24), and
-  most for the DPT decoder's large maps (256 -> 128 channels at 192x192:
-  90 ms vs 271-319 ms). :data:`MIN_PIXELS` is that threshold.
+* It pays off from maps of about 40x40 pixels (256 -> 256 channels, CPU
+  time of one thread: 18 ms vs oneDNN's 27-29 ms at 40x40; 15 vs 14-16 ms,
+  a draw, at 32x32; slower at 24x24), and most on the DPT decoder's large
+  maps (256 -> 128 channels at 192x192: 90 ms vs 271-319 ms).
+  :data:`MIN_PIXELS` is that threshold.
 * Winograd rounds differently from the direct convolution: the largest
   difference to a float64 convolution is ~1e-5 of the largest output entry
   (oneDNN: ~3e-6). Through the whole ZoeDepth model the metric depth moves
