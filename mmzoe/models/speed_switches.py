@@ -24,6 +24,9 @@ once:
   tests compare) and on in the shipped configs.
 * ``fused_eval`` is off in the code and on in the shipped configs; it
   changes only the eval-mode forward without gradients (float32 CPU).
+* ``winograd_conv`` is off in the code and on in the shipped configs; it
+  changes only float32 CPU runs outside autocast (NNPACK), see
+  :mod:`mmzoe.models.utils.winograd_conv`.
 * ``with_cp`` is off in both (it trades time for training memory).
 * ``full_bias_cache`` is off in both: the ``'sdpa'`` attention keeps only
   the per-head position-bias table and gathers the bias in every call
@@ -114,6 +117,15 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'resize, no layout copies (SwinV2 window gathers, channels-last '
         'outputs); BEiT blocks with layer scale + residual in one operation '
         'and keys instead of queries reordered for the strided bias'),
+    SpeedSwitch(
+        'winograd_conv', ('model.neck.winograd_conv', ), True, False, True,
+        'max relative depth difference <= 1e-5 (fp32; ~1e-6 measured); '
+        'gradients within 1e-4 of their largest entry', 1e-5,
+        'fp32 CPU only: DPT decoder 3x3 convolutions of maps from 40x40 '
+        'through NNPACK Winograd kernels (eval forward; training forward '
+        'and input gradient with fast_conv_grad), NCHW there; Winograd '
+        'rounding ~1e-5 of the largest output of a convolution, end-to-end '
+        'depth ~1e-6'),
     SpeedSwitch(
         'with_cp', ('model.backbone.with_cp', 'model.neck.with_cp',
                     'model.decode_head.with_cp'), True, False, False,

@@ -43,6 +43,8 @@ model = dict(
         # eval without gradients: fused conv + ReLU / + residual, 1x1 convs
         # before the resize (speed_switches.fused_eval)
         fused_eval=True,
+        # fp32 CPU 3x3 convs via NNPACK Winograd (speed_switches)
+        winograd_conv=True,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=32,
             non_negative=True,

@@ -49,6 +49,8 @@ model = dict(
         # 3x3 convolutions as ZoeConv2d: channels-last forward, faster CPU
         # backward in training (same parameters; gradients up to rounding)
         fast_conv_grad=True,
+        # fp32 CPU 3x3 convs via NNPACK Winograd (speed_switches)
+        winograd_conv=True,
         with_cp=False,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=32,

@@ -42,6 +42,8 @@ model = dict(
         # before the resize (speed_switches.fused_eval)
         fused_eval=True,
         fast_conv_grad=True,
+        # fp32 CPU 3x3 convs via NNPACK Winograd (speed_switches)
+        winograd_conv=True,
         with_cp=False,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=8, non_negative=True)),

@@ -27,6 +27,14 @@ padding modes, eval mode, no grad, autocast, tracing/compiling) runs
 training: the parameters, their names and the forward result are those of
 ``nn.Conv2d``. Only the rounding of the gradients differs (another summation
 order).
+
+Built with ``winograd=True`` (the DPT neck's ``winograd_conv``), the float32
+CPU 3x3 convolutions for which
+:func:`~mmzoe.models.utils.winograd_conv.winograd_applies` holds run through
+NNPACK's Winograd kernel instead: the forward without gradients and, in
+training, the forward and the input gradient above (both stride-1 3x3
+convolutions with padding 1); the forward result then differs from
+``nn.Conv2d`` by Winograd's rounding.
 """
 from typing import Optional, Tuple
 
@@ -37,6 +45,7 @@ from torch import Tensor
 
 from mmzoe.registry import MODELS
 from ..utils.fused_eval import is_channels_last
+from ..utils.winograd_conv import winograd_applies, winograd_conv2d
 
 
 def _memory_format(x: Tensor) -> torch.memory_format:
@@ -90,10 +99,14 @@ class _ConvFastGrad(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Optional[Tensor],
-                pad: Tuple[int, int]) -> Tensor:
+                pad: Tuple[int, int], winograd: bool = False) -> Tensor:
         ctx.pad = pad
         ctx.has_bias = bias is not None
+        ctx.winograd = winograd
         ctx.save_for_backward(x, weight)
+        if winograd and winograd_applies(
+                x, weight=weight, bias=bias, padding=pad):
+            return winograd_conv2d(x, weight, bias, pad)
         return F.conv2d(x, weight, bias, 1, pad)
 
     @staticmethod
@@ -108,10 +121,15 @@ class _ConvFastGrad(torch.autograd.Function):
             w_t = weight.transpose(0, 1)
             if kh > 1 or kw > 1:
                 w_t = w_t.flip(2, 3)
-            w_t = w_t.contiguous(memory_format=_memory_format(weight))
-            grad_x = F.conv2d(
-                grad_out.contiguous(memory_format=fmt), w_t, None, 1,
-                (kh - 1 - ph, kw - 1 - pw))
+            pad_t = (kh - 1 - ph, kw - 1 - pw)
+            if ctx.winograd and winograd_applies(
+                    grad_out, weight=w_t, padding=pad_t):
+                grad_x = winograd_conv2d(grad_out, w_t, None, pad_t)
+            else:
+                w_t = w_t.contiguous(memory_format=_memory_format(weight))
+                grad_x = F.conv2d(
+                    grad_out.contiguous(memory_format=fmt), w_t, None, 1,
+                    pad_t)
         need_b = need_b and ctx.has_bias
         if need_w or need_b:
             grad_w, grad_b = _weight_grad_nchw(x, grad_out, weight, ctx.pad,
@@ -119,7 +137,7 @@ class _ConvFastGrad(torch.autograd.Function):
             if grad_w is not None:
                 grad_w = grad_w.contiguous(
                     memory_format=_memory_format(weight))
-        return grad_x, grad_w, grad_b, None
+        return grad_x, grad_w, grad_b, None, None
 
 
 @MODELS.register_module()
@@ -132,26 +150,45 @@ class ZoeConv2d(nn.Conv2d):
     ``padding < kernel_size``) computes its gradients as in the module docstring; everything else is
     ``nn.Conv2d.forward``.
 
+    With ``winograd=True``, a convolution for which
+    :func:`~mmzoe.models.utils.winograd_conv.winograd_applies` holds (float32
+    CPU 3x3 stride-1 convolutions of maps of at least 40x40 pixels, see
+    :mod:`mmzoe.models.utils.winograd_conv`) runs through NNPACK's Winograd
+    kernel: the forward without gradients, and in training (with
+    ``fast_grad``) the forward and the input gradient of the fast backward
+    pass; the weight gradient stays on oneDNN. Results differ from
+    ``nn.Conv2d`` by Winograd's rounding (~1e-5 of the largest output).
+
     Args:
         *args: ``nn.Conv2d`` positional arguments.
         fast_grad (bool): Use the fast backward pass where it applies.
             Defaults to True.
+        winograd (bool): Use NNPACK's Winograd convolution where it
+            applies. Defaults to False.
         **kwargs: ``nn.Conv2d`` keyword arguments.
     """
 
-    def __init__(self, *args, fast_grad: bool = True, **kwargs) -> None:
+    def __init__(self,
+                 *args,
+                 fast_grad: bool = True,
+                 winograd: bool = False,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fast_grad = bool(fast_grad)
+        self.winograd = bool(winograd)
 
     @classmethod
-    def from_conv(cls, conv: nn.Conv2d,
-                  fast_grad: bool = True) -> 'ZoeConv2d':
+    def from_conv(cls,
+                  conv: nn.Conv2d,
+                  fast_grad: bool = True,
+                  winograd: bool = False) -> 'ZoeConv2d':
         """A ``ZoeConv2d`` that takes over the parameters of ``conv`` (the
         same tensors, not copies) and its train/eval mode.
 
         Args:
             conv (nn.Conv2d): The convolution to replace.
             fast_grad (bool): See the class docstring. Defaults to True.
+            winograd (bool): See the class docstring. Defaults to False.
 
         Returns:
             ZoeConv2d: The new module.
@@ -170,7 +207,8 @@ class ZoeConv2d(nn.Conv2d):
             bias=conv.bias is not None,
             padding_mode=conv.padding_mode,
             device='meta',
-            fast_grad=fast_grad)
+            fast_grad=fast_grad,
+            winograd=winograd)
         new.weight = conv.weight
         new.bias = conv.bias
         new.train(conv.training)
@@ -191,17 +229,21 @@ class ZoeConv2d(nn.Conv2d):
                 and not torch.compiler.is_compiling())
 
     def forward(self, x: Tensor) -> Tensor:
-        if not self._fast_applies(x):
-            return super().forward(x)
-        return _ConvFastGrad.apply(x, self.weight, self.bias,
-                                   tuple(self.padding))
+        if self._fast_applies(x):
+            return _ConvFastGrad.apply(x, self.weight, self.bias,
+                                       tuple(self.padding), self.winograd)
+        if self.winograd and winograd_applies(x, self):
+            return winograd_conv2d(x, self.weight, self.bias, self.padding)
+        return super().forward(x)
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f', fast_grad={self.fast_grad}'
+        return super().extra_repr() + (f', fast_grad={self.fast_grad}, '
+                                       f'winograd={self.winograd}')
 
 
 def convert_to_zoe_conv(module: nn.Module,
-                        fast_grad: bool = True) -> nn.Module:
+                        fast_grad: bool = True,
+                        winograd: bool = False) -> nn.Module:
     """Replace every plain ``nn.Conv2d`` inside ``module`` by a
     :class:`ZoeConv2d` holding the same parameters (names unchanged, so
     ``state_dict`` keys stay the same).
@@ -210,15 +252,17 @@ def convert_to_zoe_conv(module: nn.Module,
         module (nn.Module): Module to convert in place (a bare ``nn.Conv2d``
             is returned converted).
         fast_grad (bool): Passed to :class:`ZoeConv2d`. Defaults to True.
+        winograd (bool): Passed to :class:`ZoeConv2d`. Defaults to False.
 
     Returns:
         nn.Module: ``module`` (or the new conv if ``module`` was one).
     """
     if type(module) is nn.Conv2d:
-        return ZoeConv2d.from_conv(module, fast_grad)
+        return ZoeConv2d.from_conv(module, fast_grad, winograd)
     for name, child in list(module.named_children()):
         if type(child) is nn.Conv2d:
-            setattr(module, name, ZoeConv2d.from_conv(child, fast_grad))
+            setattr(module, name,
+                    ZoeConv2d.from_conv(child, fast_grad, winograd))
         else:
-            convert_to_zoe_conv(child, fast_grad)
+            convert_to_zoe_conv(child, fast_grad, winograd)
     return module

@@ -13,6 +13,7 @@ from ..layers.dpt_fusion import ZoeFeatureFusionBlock
 from ..layers.zoe_conv import convert_to_zoe_conv
 from ..utils.core_output import ZoeCoreOutput
 from ..utils.fused_eval import fused_eval_enabled
+from ..utils.winograd_conv import winograd_enabled
 
 
 def _qualified(cfg: dict) -> dict:
@@ -24,6 +25,14 @@ def _qualified(cfg: dict) -> dict:
             head_type in MODELS.module_dict:
         cfg['type'] = f'mmzoe.{head_type}'
     return cfg
+
+
+def _channels_last_copy(x: torch.Tensor) -> torch.Tensor:
+    """A channels-last copy of ``x`` with channels-last strides also where
+    a dimension has size 1 (``contiguous(memory_format=...)`` returns such a
+    tensor unchanged, and ``torch.cat`` then picks NCHW)."""
+    return torch.empty_like(
+        x, memory_format=torch.channels_last).copy_(x)
 
 
 @MODELS.register_module()
@@ -84,6 +93,18 @@ class ZoeDPTNeck(BaseModule):
             forward, a faster CPU backward pass of the 3x3 convolutions in
             training (mostly with ``channels_last``). Changes only the
             rounding of the gradients. Defaults to False.
+        winograd_conv (bool): Build the convolutions as
+            :class:`~mmzoe.models.layers.ZoeConv2d` with ``winograd=True``:
+            float32 CPU 3x3 convolutions of maps from 40x40 pixels run
+            through NNPACK's Winograd kernels
+            (:mod:`mmzoe.models.utils.winograd_conv`; in training together
+            with ``fast_conv_grad``: forward and input gradient). NNPACK
+            reads NCHW tensors, so the decoder then keeps its weights NCHW
+            (``reassemble`` still follows ``channels_last``) and runs in
+            NCHW wherever NNPACK may run (float32 CPU, no autocast);
+            elsewhere ``channels_last`` holds as without it. Changes the
+            rounding only (Winograd: ~1e-5 of the largest output of a
+            convolution). Defaults to False.
         reassemble (dict, optional): Config of a module run on the backbone
             outputs first (``neck.reassemble``), e.g. ``ZoeViTReassemble``
             for ViT cores, whose backbones give patch maps and class tokens
@@ -103,6 +124,7 @@ class ZoeDPTNeck(BaseModule):
                  with_cp: bool = False,
                  fused_eval: bool = False,
                  fast_conv_grad: bool = False,
+                 winograd_conv: bool = False,
                  reassemble: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -135,10 +157,18 @@ class ZoeDPTNeck(BaseModule):
             if hasattr(module, 'fused_eval'):
                 module.fused_eval = self.fused_eval
         self.fast_conv_grad = bool(fast_conv_grad)
-        if self.fast_conv_grad:
-            convert_to_zoe_conv(self)
+        self.winograd_conv = bool(winograd_conv)
+        if self.fast_conv_grad or self.winograd_conv:
+            convert_to_zoe_conv(
+                self, fast_grad=self.fast_conv_grad,
+                winograd=self.winograd_conv)
         if self.channels_last:
-            self.to(memory_format=torch.channels_last)
+            # NNPACK reads NCHW weights: with winograd_conv only the
+            # reassemble stage (no 3x3 stride-1 convolutions) is converted
+            parts = [self.reassemble] if self.winograd_conv else [self]
+            for part in parts:
+                if part is not None:
+                    part.to(memory_format=torch.channels_last)
 
     def _run(self, module: nn.Module, *args, **kwargs):
         """Call ``module``, checkpointed when ``with_cp`` applies."""
@@ -162,11 +192,13 @@ class ZoeDPTNeck(BaseModule):
         if len(inputs) != 4:
             raise ValueError(
                 f'ZoeDPTNeck expects 4 feature maps, got {len(inputs)}.')
-        if self.channels_last:
-            inputs = [
-                x.contiguous(memory_format=torch.channels_last)
-                for x in inputs
-            ]
+        fmt = None
+        if self.winograd_conv and winograd_enabled(inputs[0]):
+            fmt = torch.contiguous_format  # NNPACK's layout
+        elif self.channels_last:
+            fmt = torch.channels_last
+        if fmt is not None:
+            inputs = [x.contiguous(memory_format=fmt) for x in inputs]
         l1, l2, l3, l4 = (getattr(self, f'layer{i + 1}_rn')(x)
                           for i, x in enumerate(inputs))
         r4 = self._run(self.refinenet4, l4, size=tuple(l3.shape[2:]))
@@ -179,7 +211,12 @@ class ZoeDPTNeck(BaseModule):
             decoder=(r4, r3, r2, r1),
             out_conv=out_conv,
             rel_depth=rel_depth)
-        if self.channels_last and not (self.fused_eval and not self.training
-                                       and fused_eval_enabled(l1)):
-            outs = outs.apply(lambda x: x.contiguous())
+        if self.channels_last:
+            if not (self.fused_eval and not self.training
+                    and fused_eval_enabled(l1)):
+                outs = outs.apply(lambda x: x.contiguous())
+            elif fmt is torch.contiguous_format:
+                # the fused-eval heads read channels-last maps (the
+                # log-binomial's fused paths): one copy of each output
+                outs = outs.apply(_channels_last_copy)
         return outs

@@ -10,6 +10,8 @@ from .core_output import ZoeCoreOutput
 from .inference_precision import (PRECISIONS, cast_floating,
                                   set_inference_precision)
 from .perturb import perturb_weights
+from .winograd_conv import (winograd_applies, winograd_available,
+                            winograd_conv2d, winograd_enabled)
 
 __all__ = [
     'CheckpointConversionError', 'check_against_model_keys',
@@ -19,5 +21,7 @@ __all__ = [
     'perturb_weights', 'PRECISIONS', 'cast_floating',
     'set_inference_precision',
     'DEPTH_ANYTHING_DROPPED_KEYS', 'convert_depth_anything_keys',
-    'convert_depth_anything_metric_keys', 'depth_anything_dropped_keys'
+    'convert_depth_anything_metric_keys', 'depth_anything_dropped_keys',
+    'winograd_applies', 'winograd_available', 'winograd_conv2d',
+    'winograd_enabled'
 ]

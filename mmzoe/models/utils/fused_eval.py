@@ -33,6 +33,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
+from .winograd_conv import winograd_applies, winograd_conv2d
+
 
 def _is_compiling() -> bool:
     compiler = getattr(torch, 'compiler', None)
@@ -97,7 +99,18 @@ def conv2d_eval(x: Tensor,
     Returns:
         Tensor: The result (the unfused expression's values up to
         rounding, see the module docstring).
+
+    A convolution with a true ``winograd`` attribute (a
+    :class:`~mmzoe.models.layers.ZoeConv2d` built with ``winograd=True``)
+    runs through NNPACK where
+    :func:`~mmzoe.models.utils.winograd_conv.winograd_applies` holds; the
+    addition and the ReLU are then applied in place to its fresh output.
     """
+    if getattr(conv, 'winograd', False) and winograd_applies(x, conv):
+        out = winograd_conv2d(x, conv.weight, conv.bias, conv.padding)
+        if add is not None:
+            out.add_(add)
+        return out.relu_() if relu else out
     args = _conv_args(conv)
     if args is None or not fused_eval_enabled(x, conv.weight, conv.bias,
                                               add):

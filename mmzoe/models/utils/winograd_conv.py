@@ -1,0 +1,194 @@
+"""3x3 convolutions through NNPACK's Winograd kernels (``winograd_conv``).
+
+torch's CPU builds ship NNPACK, a library whose 3x3 convolution uses the
+Winograd transform: it convolves 6x6 output tiles with 8x8 transformed input
+tiles, which needs about a third of the multiply-adds of the direct
+convolution. torch's own ``conv2d`` picks NNPACK only for batches of 16 or
+more and after oneDNN, so a batch-1 inference never reaches it; the operator
+is reachable directly as ``torch._nnpack_spatial_convolution``.
+
+Facts this module relies on (measured on this project's 2-core AVX2 VM,
+torch 2.14.1):
+
+* The operator fails ("NNPACK SpatialConvolution_updateOutput failed")
+  until NNPACK is initialised, which ``torch._nnpack_available()`` does:
+  :func:`winograd_available` calls it once before any use.
+* It takes NCHW float32 tensors and symmetric zero padding (padding 0 and
+  1 checked here). For batch 1 it runs the Winograd inference kernel; for
+  a larger batch it switches to another algorithm that was *slower* than
+  oneDNN (256 -> 256 channels at 96x96, batch 3: 613 ms vs 510 ms of CPU
+  time, one thread) while three batch-1 calls took 182 ms. So
+  :func:`winograd_conv2d` convolves image by image.
+* It pays off from maps of about 40x40 pixels (256 -> 256 channels, CPU
+  time of one thread: 18 ms vs oneDNN's 27-29 ms at 40x40; 15 vs 14-16 ms,
+  a draw, at 32x32; slower at 24x24), and most on the DPT decoder's large
+  maps (256 -> 128 channels at 192x192: 90 ms vs 271-319 ms).
+  :data:`MIN_PIXELS` is that threshold.
+* Winograd rounds differently from the direct convolution: the largest
+  difference to a float64 convolution is ~1e-5 of the largest output entry
+  (oneDNN: ~3e-6). Through the whole ZoeDepth model the metric depth moves
+  by ~1e-6 relative.
+* It respects ``torch.set_num_threads``.
+
+:func:`winograd_applies` holds only where the result is the plain
+convolution's up to that rounding and nothing else has to see the operator:
+float32 on the CPU, a 3x3, stride-1, dilation-1, ungrouped, zero-padded
+(padding 0 or 1) convolution of a map of at least :data:`MIN_PIXELS`, no
+gradient to record (the training path calls it inside its own autograd
+function), and no ``torch.autocast``, ``torch.jit`` trace or script,
+``torch.compile`` or ``TorchDispatchMode`` (FLOP counters, fake tensors)
+in progress. ``torch.backends.nnpack.flags(enabled=False)`` turns it off.
+"""
+import functools
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+from torch.utils._python_dispatch import is_in_torch_dispatch_mode
+
+# Smallest map (H * W) convolved through NNPACK: 40x40 (see the module
+# docstring).
+MIN_PIXELS = 40 * 40
+
+
+@functools.lru_cache(maxsize=None)
+def winograd_available() -> bool:
+    """Whether torch was built with NNPACK, initialising it (cached).
+
+    ``torch._nnpack_available()`` initialises NNPACK; without that call the
+    convolution operator fails.
+
+    Returns:
+        bool: True if ``torch._nnpack_spatial_convolution`` can run.
+    """
+    probe = getattr(torch, '_nnpack_available', None)
+    if probe is None:
+        return False
+    try:
+        return bool(probe())
+    except RuntimeError:
+        return False
+
+
+def _user_enabled() -> bool:
+    """``torch.backends.nnpack``'s global flag (True where torch has
+    none)."""
+    getter = getattr(torch._C, '_get_nnpack_enabled', None)
+    return True if getter is None else bool(getter())
+
+
+def _is_compiling() -> bool:
+    compiler = getattr(torch, 'compiler', None)
+    return bool(compiler is not None and compiler.is_compiling())
+
+
+def winograd_enabled(x: Tensor) -> bool:
+    """Whether NNPACK may run on ``x`` at all (the conditions that do not
+    depend on the convolution: what the DPT neck asks before picking the
+    NCHW layout).
+
+    Args:
+        x (Tensor): An input tensor.
+
+    Returns:
+        bool: True for a float32 CPU tensor outside autocast, tracing,
+        scripting, compiling and any ``TorchDispatchMode``, with NNPACK
+        available and enabled.
+    """
+    return (x.device.type == 'cpu' and x.dtype == torch.float32
+            and not torch.is_autocast_enabled('cpu')
+            and not torch.jit.is_tracing() and not torch.jit.is_scripting()
+            and not _is_compiling() and not is_in_torch_dispatch_mode()
+            and winograd_available() and _user_enabled())
+
+
+def _conv_params(conv: nn.Module) -> Optional[tuple]:
+    """``(weight, bias, stride, padding, dilation, groups)`` of a zero-padded
+    ``nn.Conv2d`` (None for other modules or padding modes)."""
+    if not isinstance(conv, nn.Conv2d) or conv.padding_mode != 'zeros' or \
+            isinstance(conv.padding, str):
+        return None
+    return (conv.weight, conv.bias, tuple(conv.stride), tuple(conv.padding),
+            tuple(conv.dilation), conv.groups)
+
+
+def winograd_applies(x: Tensor,
+                     conv: Optional[nn.Module] = None,
+                     *,
+                     weight: Optional[Tensor] = None,
+                     bias: Optional[Tensor] = None,
+                     stride: Sequence[int] = (1, 1),
+                     padding: Sequence[int] = (1, 1),
+                     dilation: Sequence[int] = (1, 1),
+                     groups: int = 1) -> bool:
+    """Whether ``conv(x)`` (or the convolution given by the keyword
+    arguments) runs through :func:`winograd_conv2d`.
+
+    Args:
+        x (Tensor): The input (B, C, H, W).
+        conv (nn.Conv2d, optional): The convolution; if None, ``weight`` and
+            the other keywords describe it.
+        weight (Tensor, optional): (O, C, 3, 3) weight (without ``conv``).
+        bias (Tensor, optional): (O, ) bias or None (without ``conv``).
+        stride, padding, dilation (Sequence[int]): Without ``conv``.
+            Default to (1, 1).
+        groups (int): Without ``conv``. Defaults to 1.
+
+    Returns:
+        bool: See the module docstring.
+    """
+    if not winograd_enabled(x):  # first: no shape checks while tracing
+        return False
+    if conv is not None:
+        params = _conv_params(conv)
+        if params is None:
+            return False
+        weight, bias, stride, padding, dilation, groups = params
+    if weight is None or x.dim() != 4 or weight.dim() != 4:
+        return False
+    if (tuple(weight.shape[2:]) != (3, 3) or tuple(stride) != (1, 1)
+            or tuple(dilation) != (1, 1) or groups != 1
+            or len(padding) != 2 or not all(0 <= p <= 1 for p in padding)
+            or x.shape[1] != weight.shape[1] or x.shape[0] == 0
+            or x.shape[2] * x.shape[3] < MIN_PIXELS):
+        return False
+    if weight.dtype != torch.float32 or weight.device.type != 'cpu' or (
+            bias is not None and (bias.dtype != torch.float32
+                                  or bias.device.type != 'cpu')):
+        return False
+    if torch.is_grad_enabled() and (
+            x.requires_grad or weight.requires_grad or
+            (bias is not None and bias.requires_grad)):
+        return False  # no autograd formula recorded here
+    return True
+
+
+def winograd_conv2d(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                    padding: Sequence[int]) -> Tensor:
+    """A stride-1 3x3 convolution through NNPACK, one image at a time
+    (NNPACK's batched algorithm is slower, see the module docstring).
+
+    Callers check :func:`winograd_applies` first. Non-contiguous inputs are
+    copied to NCHW (keep tensors NCHW to avoid that copy).
+
+    Args:
+        x (Tensor): (B, C, H, W) float32.
+        weight (Tensor): (O, C, 3, 3) float32.
+        bias (Tensor, optional): (O, ).
+        padding (Sequence[int]): Zero padding (ph, pw), each 0 or 1.
+
+    Returns:
+        Tensor: (B, O, H', W'), NCHW contiguous, a fresh tensor (callers
+        may modify it in place).
+    """
+    x = x.contiguous()
+    weight = weight.contiguous()
+    pad = [int(p) for p in padding]
+    if x.shape[0] == 1:
+        return torch._nnpack_spatial_convolution(x, weight, bias, pad,
+                                                 [1, 1])
+    return torch.cat([
+        torch._nnpack_spatial_convolution(x[i:i + 1], weight, bias, pad,
+                                          [1, 1]) for i in range(x.shape[0])
+    ])
