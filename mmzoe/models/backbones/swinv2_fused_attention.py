@@ -51,6 +51,7 @@ from typing import Dict, Iterable, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 from timm.models.swin_transformer_v2 import WindowAttention
 
 from mmzoe.registry import MODELS
@@ -399,7 +400,23 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         return True
 
     def _bias_table(self) -> torch.Tensor:
-        """``16·sigmoid(cpb_mlp(coords))`` as a contiguous (h, T) table."""
+        """``16·sigmoid(cpb_mlp(coords))`` as a contiguous (h, T) table.
+
+        While a gradient is recorded, the MLP runs under (non-reentrant)
+        activation checkpointing: its input is a buffer, so autograd would
+        keep only its 512-wide hidden layer, ((2W-1)², 512) floats per block
+        (SwinV2-B at 384²: 4.5 MB per block, 102 MB in all), which the
+        backward pass recomputes instead (two small matrix products per
+        block; same values, same gradients).
+        """
+        if (torch.is_grad_enabled() and not _is_tracing()
+                and not _is_compiling() and any(
+                    p.requires_grad for p in self.cpb_mlp.parameters())):
+            return checkpoint(self._bias_table_plain, use_reentrant=False,
+                              preserve_rng_state=False)
+        return self._bias_table_plain()
+
+    def _bias_table_plain(self) -> torch.Tensor:
         table = self.cpb_mlp(self.relative_coords_table).view(
             -1, self.num_heads)
         # sigmoid is element-wise: applying it to the (T, h) table before

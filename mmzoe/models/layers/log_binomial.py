@@ -14,6 +14,7 @@ from torch import Tensor
 from mmzoe.registry import MODELS
 from ..utils.fused_eval import fused_eval_enabled, is_channels_last
 from ..utils.resize import upsample_to
+from .gelu_linear import gelu_linear, gelu_linear_applies
 
 # Fused expectation: bin probabilities are built in strips of image rows of
 # about this many bytes (on CPU, so that each strip stays in cache).
@@ -396,7 +397,19 @@ class ConditionalLogBinomial(nn.Module):
                        weight[:, :c_in].t())
             hidden = torch.ops.aten.gelu_(proj)
         else:
-            hidden = act(_pointwise(x, weight[:, :c_in], None) + proj)
+            pre = _pointwise(x, weight[:, :c_in], None) + proj
+            w2 = conv2.weight.flatten(1)
+            if (isinstance(act, nn.GELU) and act.approximate == 'none'
+                    and is_channels_last(pre)
+                    and gelu_linear_applies(pre, w2)):
+                # training: keep the (pixels, hidden) pre-activation only,
+                # the GELU is recomputed in the backward pass (gelu_linear)
+                b, c, h, w = pre.shape
+                s = gelu_linear(
+                    pre.permute(0, 2, 3, 1).reshape(b * h * w, c), w2,
+                    conv2.bias)
+                return out_act(s.view(b, h, w, -1).permute(0, 3, 1, 2))
+            hidden = act(pre)
         return out_act(_pointwise(hidden, conv2.weight.flatten(1),
                                   conv2.bias))
 
