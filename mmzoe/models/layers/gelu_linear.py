@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import Mlp
+from timm.layers.activations import GELU as TimmGELU
 from torch import Tensor
 
 
@@ -44,8 +45,8 @@ class _GeluLinear(torch.autograd.Function):
         grad_h = grad_w = grad_b = None
         if need_w:
             act = F.gelu(h)
-            # (in, out) product transposed, as autograd's addmm backward
-            grad_w = act.reshape(-1, act.shape[-1]).t().mm(grad_2d).t()
+            # the product autograd's addmm backward takes for weight.t()
+            grad_w = grad_2d.t().mm(act.reshape(-1, act.shape[-1]))
             del act
         if need_b and ctx.has_bias:
             grad_b = grad_2d.sum(0)
@@ -93,7 +94,11 @@ def gelu_linear(h: Tensor, weight: Tensor,
 
 
 def _exact_gelu(act: nn.Module) -> bool:
-    return isinstance(act, nn.GELU) and act.approximate == 'none'
+    """torch's exact GELU or timm's (``timm.layers.GELU``, what timm's
+    SwinV2 builds: ``F.gelu`` without approximation)."""
+    if isinstance(act, nn.GELU):
+        return act.approximate == 'none'
+    return type(act) is TimmGELU
 
 
 class ZoeGeluRecomputeMlp(Mlp):
