@@ -51,7 +51,6 @@ from typing import Dict, Iterable, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.checkpoint import checkpoint
 from timm.models.swin_transformer_v2 import WindowAttention
 
 from mmzoe.registry import MODELS
@@ -262,6 +261,43 @@ class _BiasedAttention(torch.autograd.Function):
         return grad_q, grad_k, grad_v, grad_bias, None
 
 
+def _recomputable_cpb(mlp: nn.Module) -> bool:
+    """timm's continuous position-bias MLP: Linear(bias), ReLU, Linear
+    (no bias)."""
+    return (isinstance(mlp, nn.Sequential) and len(mlp) == 3
+            and type(mlp[0]) is nn.Linear and mlp[0].bias is not None
+            and type(mlp[1]) is nn.ReLU and type(mlp[2]) is nn.Linear
+            and mlp[2].bias is None)
+
+
+class _RecomputedCpbMlp(torch.autograd.Function):
+    """``linear(relu(linear(coords, w1, b1)), w2)`` keeping only its
+    inputs (a buffer and the weights): the hidden layer is recomputed in the
+    backward pass, which takes the products autograd's ``addmm`` / ``mm``
+    backward takes (same gradients)."""
+
+    @staticmethod
+    def forward(ctx, coords: torch.Tensor, w1: torch.Tensor,
+                b1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(coords, w1, b1, w2)
+        return F.linear(torch.relu(F.linear(coords, w1, b1)), w2)
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        coords, w1, b1, w2 = ctx.saved_tensors
+        x = coords.reshape(-1, coords.shape[-1])
+        hidden = torch.relu(F.linear(x, w1, b1))
+        grad = grad_out.reshape(-1, grad_out.shape[-1])
+        grad_w2 = grad.t().mm(hidden)
+        grad_h = torch.ops.aten.threshold_backward(grad.mm(w2), hidden, 0)
+        del hidden
+        grad_w1 = grad_h.t().mm(x)
+        grad_b1 = grad_h.sum(0)
+        grad_coords = (grad_h.mm(w1).view(coords.shape)
+                       if ctx.needs_input_grad[0] else None)
+        return grad_coords, grad_w1, grad_b1, grad_w2
+
+
 def _use_custom_backward(q: torch.Tensor, bias_requires_grad: bool,
                          dropout_p: float) -> bool:
     """On CPU, a position bias that needs a gradient goes through
@@ -402,23 +438,30 @@ class ZoeSwinV2FusedAttention(WindowAttention):
     def _bias_table(self) -> torch.Tensor:
         """``16·sigmoid(cpb_mlp(coords))`` as a contiguous (h, T) table.
 
-        While a gradient is recorded, the MLP runs under (non-reentrant)
-        activation checkpointing: its input is a buffer, so autograd would
-        keep only its 512-wide hidden layer, ((2W-1)², 512) floats per block
-        (SwinV2-B at 384²: 4.5 MB per block, 102 MB in all), which the
-        backward pass recomputes instead (two small matrix products per
-        block; same values, same gradients).
+        While a gradient is recorded, timm's ``cpb_mlp`` (Linear, ReLU,
+        Linear without bias) runs through :class:`_RecomputedCpbMlp`: its
+        input is a buffer, so autograd would keep only its 512-wide hidden
+        layer, ((2W-1)², 512) floats per block (SwinV2-B at 384²: 4.5 MB
+        per block, 102 MB in all); the backward pass recomputes that layer
+        instead (one (T, 2) x (2, 512) product; same values, same
+        gradients).
         """
         if (torch.is_grad_enabled() and not _is_tracing()
-                and not _is_compiling() and any(
-                    p.requires_grad for p in self.cpb_mlp.parameters())):
-            return checkpoint(self._bias_table_plain, use_reentrant=False,
-                              preserve_rng_state=False)
+                and not _is_compiling() and _recomputable_cpb(self.cpb_mlp)
+                and any(p.requires_grad for p in self.cpb_mlp.parameters())):
+            lin1, _, lin2 = self.cpb_mlp
+            table = _RecomputedCpbMlp.apply(self.relative_coords_table,
+                                            lin1.weight, lin1.bias,
+                                            lin2.weight)
+            return self._table_from_mlp(table)
         return self._bias_table_plain()
 
     def _bias_table_plain(self) -> torch.Tensor:
-        table = self.cpb_mlp(self.relative_coords_table).view(
-            -1, self.num_heads)
+        return self._table_from_mlp(
+            self.cpb_mlp(self.relative_coords_table))
+
+    def _table_from_mlp(self, table: torch.Tensor) -> torch.Tensor:
+        table = table.view(-1, self.num_heads)
         # sigmoid is element-wise: applying it to the (T, h) table before
         # the gather is exact; gathering along the last axis of the (h, T)
         # table gives the (h, N, N) layout directly (~6x faster than
