@@ -130,7 +130,9 @@ def test_swinv2_plain_mlp_in_eval_and_without_switch():
         ZoeGeluRecomputeMlp.from_timm(torch.nn.Linear(2, 2))
 
 
-def test_conditional_log_binomial_keeps_one_hidden_map(monkeypatch):
+@pytest.mark.parametrize('fmt', [torch.channels_last,
+                                 torch.contiguous_format])
+def test_conditional_log_binomial_keeps_one_hidden_map(monkeypatch, fmt):
     gen = torch.Generator().manual_seed(2)
 
     def build():
@@ -138,10 +140,8 @@ def test_conditional_log_binomial_keeps_one_hidden_map(monkeypatch):
         return ConditionalLogBinomial(9, 6, n_classes=8, bottleneck_factor=1,
                                       project_condition=True)
 
-    x = torch.randn(2, 9, 12, 10, generator=gen).to(
-        memory_format=torch.channels_last)
-    cond = torch.randn(2, 6, 6, 5, generator=gen).to(
-        memory_format=torch.channels_last)
+    x = torch.randn(2, 9, 12, 10, generator=gen).to(memory_format=fmt)
+    cond = torch.randn(2, 6, 6, 5, generator=gen).to(memory_format=fmt)
     values = torch.rand(2, 8, 12, 10, generator=gen) * 5
 
     def step(clb):

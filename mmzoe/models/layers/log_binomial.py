@@ -315,8 +315,7 @@ class ConditionalLogBinomial(nn.Module):
     channels-last maps without gradient recording (the DPT neck's
     ``fused_eval`` outputs), the main input's product is accumulated into
     the upsampled projection inside the GEMM and the GELU runs in place
-    (rounding only). While a gradient is recorded on channels-last maps,
-    the hidden layer keeps only its GELU input for the backward pass
+    (rounding only). While a gradient is recorded, the hidden layer keeps only its GELU input for the backward pass
     (:func:`~mmzoe.models.layers.gelu_linear`; at 384x384 47 MB less).
 
     Args:
@@ -402,18 +401,33 @@ class ConditionalLogBinomial(nn.Module):
             pre = _pointwise(x, weight[:, :c_in], None) + proj
             w2 = conv2.weight.flatten(1)
             if (isinstance(act, nn.GELU) and act.approximate == 'none'
-                    and is_channels_last(pre)
                     and gelu_linear_applies(pre, w2)):
-                # training: keep the (pixels, hidden) pre-activation only,
-                # the GELU is recomputed in the backward pass (gelu_linear)
-                b, c, h, w = pre.shape
-                s = gelu_linear(
-                    pre.permute(0, 2, 3, 1).reshape(b * h * w, c), w2,
-                    conv2.bias)
-                return out_act(s.view(b, h, w, -1).permute(0, 3, 1, 2))
+                # training: keep the pre-activation only, the GELU is
+                # recomputed in the backward pass (gelu_linear)
+                s = self._gelu_conv2(pre, w2, conv2.bias)
+                if s is not None:
+                    return out_act(s)
             hidden = act(pre)
         return out_act(_pointwise(hidden, conv2.weight.flatten(1),
                                   conv2.bias))
+
+    @staticmethod
+    def _gelu_conv2(pre: Tensor, weight: Tensor,
+                    bias: Optional[Tensor]) -> Optional[Tensor]:
+        """``conv2(gelu(pre))`` through :func:`gelu_linear` on the
+        (pixels, hidden) matrix view of ``pre`` (channels-last or
+        contiguous); a channels-last (B, O, H, W) map, or None if ``pre``
+        has neither layout."""
+        b, c, h, w = pre.shape
+        if is_channels_last(pre):
+            rows = pre.permute(0, 2, 3, 1).reshape(b * h * w, c)
+            return gelu_linear(rows, weight, bias).view(
+                b, h, w, -1).permute(0, 3, 1, 2)
+        if pre.is_contiguous():
+            rows = pre.view(b, c, h * w).transpose(1, 2)
+            return gelu_linear(rows, weight, bias).transpose(1, 2).view(
+                b, -1, h, w)
+        return None
 
     def forward(self,
                 x: Tensor,
