@@ -158,3 +158,32 @@ def test_conditional_log_binomial_keeps_one_hidden_map(monkeypatch, fmt):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     hidden = 2 * 15 * 12 * 10 * 4  # (B, hidden, H, W) float32
     assert old[1] - new[1] >= hidden
+
+
+def test_swinv2_attention_recompute_bias_keeps_the_table_only():
+    """``attn_recompute_bias``: the bias (shifted blocks) and the
+    probabilities (one-window blocks) are recomputed in the backward
+    pass; same loss and gradients up to rounding, less kept."""
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+
+    def run(recompute):
+        torch.manual_seed(0)
+        model = ZoeSwinV2(
+            arch='swinv2_tiny_window8_256', img_size=32, embed_dim=16,
+            depths=(2, 2), num_heads=(2, 2), window_size=4,
+            out_indices=(0, 1), drop_path_rate=0.0, attn_impl='sdpa',
+            attn_recompute_bias=recompute).train()
+        xs = x.clone().requires_grad_()
+        outs, nbytes = _swin_step(model, xs)
+        return outs, nbytes, _grads(model, xs)
+
+    new, old = run(True), run(False)
+    for a, b in zip(new[0], old[0]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    for a, b in zip(new[2], old[2]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    # every block kept a (1, h, N, N) bias (stage 0, 4 windows) or the
+    # (1, h, N, N) probabilities (stage 1, one window at batch 1); now the
+    # (h, (2W-1)^2) table
+    heads, n, t = 2, 16, 7 * 7
+    assert old[1] - new[1] >= 4 * 4 * (heads * n * n - heads * t)

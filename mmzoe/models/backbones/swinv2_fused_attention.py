@@ -212,6 +212,12 @@ class _BiasedAttention(torch.autograd.Function):
     def backward(ctx, grad_out: torch.Tensor):
         q, k, v, bias, out, mask = ctx.saved_tensors
         saved_probs = bias if ctx.keep_probs else None
+        return _BiasedAttention._grads(ctx, grad_out, q, k, v, bias, out,
+                                       mask, saved_probs) + (None, )
+
+    @staticmethod
+    def _grads(ctx, grad_out, q, k, v, bias, out, mask, saved_probs):
+        """Gradients of q, k, v and the (1, h, N, N) or per-window bias."""
         grad_out = grad_out.to(v.dtype)
         need_q, need_k, need_v, need_bias = ctx.needs_input_grad[:4]
         grad_q = torch.empty_like(q) if need_q else None
@@ -258,7 +264,58 @@ class _BiasedAttention(torch.autograd.Function):
             del grad_s
         if need_bias:
             grad_bias = grad_bias.to(ctx.bias_dtype)
-        return grad_q, grad_k, grad_v, grad_bias, None
+        return grad_q, grad_k, grad_v, grad_bias
+
+
+class _TableBiasedAttention(torch.autograd.Function):
+    """:class:`_BiasedAttention` given the (h, T) position-bias table and
+    the (N, N) index instead of the gathered (1, h, N, N) bias
+    (``ZoeSwinV2FusedAttention.recompute_bias``).
+
+    It keeps q, k, v, the output, the table and the index: the bias is
+    gathered again (and the probabilities recomputed) in the backward pass,
+    and the table's gradient is the index-add of the bias gradient (what
+    autograd's ``index_select`` backward computes). SwinV2-B at 384²: the
+    one-window blocks of stage 3 no longer keep their (1, 16, 576, 576)
+    probabilities (21 MB each, 382 MB in all), for one more q kᵀ, gather
+    and softmax per block in the backward pass.
+    """
+
+    @staticmethod
+    def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                table: torch.Tensor, index: torch.Tensor,
+                mask: Optional[torch.Tensor]) -> torch.Tensor:
+        q, k, v = q.detach(), k.detach(), v.detach()
+        bias = _gather_table(table.detach(), index, q.shape[2])
+        ctx.bias_dtype = bias.dtype
+        ctx.keep_probs = False
+        out = torch.empty_like(q)
+        for i, j, m in _window_chunks(q, k, mask):
+            b = bias if mask is None else bias + mask[m:m + j - i]
+            out[i:j] = F.scaled_dot_product_attention(
+                q[i:j], k[i:j], v[i:j], attn_mask=b, scale=1.0)
+        del bias
+        ctx.save_for_backward(q, k, v, table, index, out, mask)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        q, k, v, table, index, out, mask = ctx.saved_tensors
+        bias = _gather_table(table, index, q.shape[2])
+        grad_q, grad_k, grad_v, grad_bias = _BiasedAttention._grads(
+            ctx, grad_out, q, k, v, bias, out, mask, None)
+        del bias
+        grad_table = None
+        if grad_bias is not None:
+            grad_table = torch.zeros_like(table).index_add_(
+                1, index.view(-1), grad_bias.view(table.shape[0], -1))
+        return grad_q, grad_k, grad_v, grad_table, None, None
+
+
+def _gather_table(table: torch.Tensor, index: torch.Tensor,
+                  n: int) -> torch.Tensor:
+    """The (h, T) table gathered to the (1, h, N, N) bias."""
+    return table.index_select(1, index.view(-1)).view(1, table.shape[0], n, n)
 
 
 def _recomputable_cpb(mlp: nn.Module) -> bool:
@@ -351,6 +408,10 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         self.cache_bias = cache_bias
         # set by ZoeSwinV2(fused_eval=...): see _forward_eval
         self.fused_eval = False
+        # set by ZoeSwinV2(attn_recompute_bias=...): training on CPU keeps
+        # the position-bias table instead of the gathered bias or the
+        # probabilities (_TableBiasedAttention)
+        self.recompute_bias = False
         self._bias_cache: Optional[Tuple[tuple, torch.Tensor]] = None
 
     @classmethod
@@ -571,9 +632,20 @@ class ZoeSwinV2FusedAttention(WindowAttention):
                 q, self._bias_needs_grad(), dropout_p):
             # Training on CPU: position bias (1, h, N, N) and shift mask
             # (nW, 1, N, N) stay apart; see _BiasedAttention.
-            bias = self._compute_bias(None).to(v.dtype)
-            out = _BiasedAttention.apply(
-                q, k, v, bias, mask.to(v.dtype).unsqueeze(1))
+            if self.recompute_bias:
+                out = _TableBiasedAttention.apply(
+                    q, k, v, self._bias_table().to(v.dtype),
+                    self.relative_position_index,
+                    mask.to(v.dtype).unsqueeze(1))
+            else:
+                bias = self._compute_bias(None).to(v.dtype)
+                out = _BiasedAttention.apply(
+                    q, k, v, bias, mask.to(v.dtype).unsqueeze(1))
+        elif (self.recompute_bias and mask is None and _use_custom_backward(
+                q, self._bias_needs_grad(), dropout_p)):
+            out = _TableBiasedAttention.apply(
+                q, k, v, self._bias_table().to(v.dtype),
+                self.relative_position_index, None)
         else:
             out = self._attention_full_bias(q, k, v, mask, dropout_p)
         out = out.transpose(1, 2).reshape(b_, n, c)
