@@ -507,12 +507,14 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         instead (one (T, 2) x (2, 512) product; same values, same
         gradients).
         """
+        coords = self.relative_coords_table
         if (torch.is_grad_enabled() and not _is_tracing()
-                and not _is_compiling() and _recomputable_cpb(self.cpb_mlp)
+                and not _is_compiling()
+                and not torch.is_autocast_enabled(coords.device.type)
+                and _recomputable_cpb(self.cpb_mlp)
                 and any(p.requires_grad for p in self.cpb_mlp.parameters())):
             lin1, _, lin2 = self.cpb_mlp
-            table = _RecomputedCpbMlp.apply(self.relative_coords_table,
-                                            lin1.weight, lin1.bias,
+            table = _RecomputedCpbMlp.apply(coords, lin1.weight, lin1.bias,
                                             lin2.weight)
             return self._table_from_mlp(table)
         return self._bias_table_plain()
