@@ -212,6 +212,12 @@ class _BiasedAttention(torch.autograd.Function):
     def backward(ctx, grad_out: torch.Tensor):
         q, k, v, bias, out, mask = ctx.saved_tensors
         saved_probs = bias if ctx.keep_probs else None
+        return _BiasedAttention._grads(ctx, grad_out, q, k, v, bias, out,
+                                       mask, saved_probs) + (None, )
+
+    @staticmethod
+    def _grads(ctx, grad_out, q, k, v, bias, out, mask, saved_probs):
+        """Gradients of q, k, v and the (1, h, N, N) or per-window bias."""
         grad_out = grad_out.to(v.dtype)
         need_q, need_k, need_v, need_bias = ctx.needs_input_grad[:4]
         grad_q = torch.empty_like(q) if need_q else None
@@ -258,7 +264,95 @@ class _BiasedAttention(torch.autograd.Function):
             del grad_s
         if need_bias:
             grad_bias = grad_bias.to(ctx.bias_dtype)
-        return grad_q, grad_k, grad_v, grad_bias, None
+        return grad_q, grad_k, grad_v, grad_bias
+
+
+class _TableBiasedAttention(torch.autograd.Function):
+    """:class:`_BiasedAttention` given the (h, T) position-bias table and
+    the (N, N) index instead of the gathered (1, h, N, N) bias
+    (``ZoeSwinV2FusedAttention.recompute_bias``).
+
+    It keeps q, k, v, the output, the table and the index: the bias is
+    gathered again (and the probabilities recomputed) in the backward pass,
+    and the table's gradient is the index-add of the bias gradient (what
+    autograd's ``index_select`` backward computes). SwinV2-B at 384²: the
+    one-window blocks of stage 3 no longer keep their (1, 16, 576, 576)
+    probabilities (21 MB each, 382 MB in all), for one more q kᵀ, gather
+    and softmax per block in the backward pass.
+    """
+
+    @staticmethod
+    def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                table: torch.Tensor, index: torch.Tensor,
+                mask: Optional[torch.Tensor]) -> torch.Tensor:
+        q, k, v = q.detach(), k.detach(), v.detach()
+        bias = _gather_table(table.detach(), index, q.shape[2])
+        ctx.bias_dtype = bias.dtype
+        ctx.keep_probs = False
+        out = torch.empty_like(q)
+        for i, j, m in _window_chunks(q, k, mask):
+            b = bias if mask is None else bias + mask[m:m + j - i]
+            out[i:j] = F.scaled_dot_product_attention(
+                q[i:j], k[i:j], v[i:j], attn_mask=b, scale=1.0)
+        del bias
+        ctx.save_for_backward(q, k, v, table, index, out, mask)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        q, k, v, table, index, out, mask = ctx.saved_tensors
+        bias = _gather_table(table, index, q.shape[2])
+        grad_q, grad_k, grad_v, grad_bias = _BiasedAttention._grads(
+            ctx, grad_out, q, k, v, bias, out, mask, None)
+        del bias
+        grad_table = None
+        if grad_bias is not None:
+            grad_table = torch.zeros_like(table).index_add_(
+                1, index.view(-1), grad_bias.view(table.shape[0], -1))
+        return grad_q, grad_k, grad_v, grad_table, None, None
+
+
+def _gather_table(table: torch.Tensor, index: torch.Tensor,
+                  n: int) -> torch.Tensor:
+    """The (h, T) table gathered to the (1, h, N, N) bias."""
+    return table.index_select(1, index.view(-1)).view(1, table.shape[0], n, n)
+
+
+def _recomputable_cpb(mlp: nn.Module) -> bool:
+    """timm's continuous position-bias MLP: Linear(bias), ReLU, Linear
+    (no bias)."""
+    return (isinstance(mlp, nn.Sequential) and len(mlp) == 3
+            and type(mlp[0]) is nn.Linear and mlp[0].bias is not None
+            and type(mlp[1]) is nn.ReLU and type(mlp[2]) is nn.Linear
+            and mlp[2].bias is None)
+
+
+class _RecomputedCpbMlp(torch.autograd.Function):
+    """``linear(relu(linear(coords, w1, b1)), w2)`` keeping only its
+    inputs (a buffer and the weights): the hidden layer is recomputed in the
+    backward pass, which takes the products autograd's ``addmm`` / ``mm``
+    backward takes (same gradients)."""
+
+    @staticmethod
+    def forward(ctx, coords: torch.Tensor, w1: torch.Tensor,
+                b1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(coords, w1, b1, w2)
+        return F.linear(torch.relu(F.linear(coords, w1, b1)), w2)
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        coords, w1, b1, w2 = ctx.saved_tensors
+        x = coords.reshape(-1, coords.shape[-1])
+        hidden = torch.relu(F.linear(x, w1, b1))
+        grad = grad_out.reshape(-1, grad_out.shape[-1])
+        grad_w2 = grad.t().mm(hidden)
+        grad_h = torch.ops.aten.threshold_backward(grad.mm(w2), hidden, 0)
+        del hidden
+        grad_w1 = grad_h.t().mm(x)
+        grad_b1 = grad_h.sum(0)
+        grad_coords = (grad_h.mm(w1).view(coords.shape)
+                       if ctx.needs_input_grad[0] else None)
+        return grad_coords, grad_w1, grad_b1, grad_w2
 
 
 def _use_custom_backward(q: torch.Tensor, bias_requires_grad: bool,
@@ -314,6 +408,10 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         self.cache_bias = cache_bias
         # set by ZoeSwinV2(fused_eval=...): see _forward_eval
         self.fused_eval = False
+        # set by ZoeSwinV2(attn_recompute_bias=...): training on CPU keeps
+        # the position-bias table instead of the gathered bias or the
+        # probabilities (_TableBiasedAttention)
+        self.recompute_bias = False
         self._bias_cache: Optional[Tuple[tuple, torch.Tensor]] = None
 
     @classmethod
@@ -399,9 +497,34 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         return True
 
     def _bias_table(self) -> torch.Tensor:
-        """``16·sigmoid(cpb_mlp(coords))`` as a contiguous (h, T) table."""
-        table = self.cpb_mlp(self.relative_coords_table).view(
-            -1, self.num_heads)
+        """``16·sigmoid(cpb_mlp(coords))`` as a contiguous (h, T) table.
+
+        While a gradient is recorded, timm's ``cpb_mlp`` (Linear, ReLU,
+        Linear without bias) runs through :class:`_RecomputedCpbMlp`: its
+        input is a buffer, so autograd would keep only its 512-wide hidden
+        layer, ((2W-1)², 512) floats per block (SwinV2-B at 384²: 4.5 MB
+        per block, 102 MB in all); the backward pass recomputes that layer
+        instead (one (T, 2) x (2, 512) product; same values, same
+        gradients).
+        """
+        coords = self.relative_coords_table
+        if (torch.is_grad_enabled() and not _is_tracing()
+                and not _is_compiling()
+                and not torch.is_autocast_enabled(coords.device.type)
+                and _recomputable_cpb(self.cpb_mlp)
+                and any(p.requires_grad for p in self.cpb_mlp.parameters())):
+            lin1, _, lin2 = self.cpb_mlp
+            table = _RecomputedCpbMlp.apply(coords, lin1.weight, lin1.bias,
+                                            lin2.weight)
+            return self._table_from_mlp(table)
+        return self._bias_table_plain()
+
+    def _bias_table_plain(self) -> torch.Tensor:
+        return self._table_from_mlp(
+            self.cpb_mlp(self.relative_coords_table))
+
+    def _table_from_mlp(self, table: torch.Tensor) -> torch.Tensor:
+        table = table.view(-1, self.num_heads)
         # sigmoid is element-wise: applying it to the (T, h) table before
         # the gather is exact; gathering along the last axis of the (h, T)
         # table gives the (h, N, N) layout directly (~6x faster than
@@ -511,9 +634,20 @@ class ZoeSwinV2FusedAttention(WindowAttention):
                 q, self._bias_needs_grad(), dropout_p):
             # Training on CPU: position bias (1, h, N, N) and shift mask
             # (nW, 1, N, N) stay apart; see _BiasedAttention.
-            bias = self._compute_bias(None).to(v.dtype)
-            out = _BiasedAttention.apply(
-                q, k, v, bias, mask.to(v.dtype).unsqueeze(1))
+            if self.recompute_bias:
+                out = _TableBiasedAttention.apply(
+                    q, k, v, self._bias_table().to(v.dtype),
+                    self.relative_position_index,
+                    mask.to(v.dtype).unsqueeze(1))
+            else:
+                bias = self._compute_bias(None).to(v.dtype)
+                out = _BiasedAttention.apply(
+                    q, k, v, bias, mask.to(v.dtype).unsqueeze(1))
+        elif (self.recompute_bias and mask is None and _use_custom_backward(
+                q, self._bias_needs_grad(), dropout_p)):
+            out = _TableBiasedAttention.apply(
+                q, k, v, self._bias_table().to(v.dtype),
+                self.relative_position_index, None)
         else:
             out = self._attention_full_bias(q, k, v, mask, dropout_p)
         out = out.transpose(1, 2).reshape(b_, n, c)

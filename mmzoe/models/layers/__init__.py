@@ -1,4 +1,5 @@
 from .dpt_fusion import ZoeFeatureFusionBlock, ZoeResidualConvUnit
+from .gelu_linear import ZoeGeluRecomputeMlp, gelu_linear
 from .log_binomial import (ConditionalLogBinomial, LogBinomial,
                            log_binomial_coefficient)
 from .patch_transformer import (ZoePatchTransformerEncoder,
@@ -15,5 +16,6 @@ __all__ = [
     'AttractorLayerUnnormed', 'Projector', 'SeedBinRegressor',
     'SeedBinRegressorUnnormed', 'exp_attractor', 'inv_attractor',
     'ZoePatchTransformerEncoder', 'ZoePatchTransformerRouter',
-    'sinusoidal_position_code', 'ZoeConv2d', 'convert_to_zoe_conv'
+    'sinusoidal_position_code', 'ZoeConv2d', 'convert_to_zoe_conv',
+    'ZoeGeluRecomputeMlp', 'gelu_linear'
 ]
