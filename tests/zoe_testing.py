@@ -29,6 +29,8 @@ SEG_CONFIG = osp.join(TESTS, 'configs', 'segdistill_tiny.py')
 DATA = osp.join(TESTS, 'data')
 #: the label value the segmentation losses ignore
 IGNORE = 255
+#: epochs and iterations per epoch of the ``tiny_recipe`` fixture
+RECIPE_EPOCHS, RECIPE_PER_EPOCH = 2, 8
 
 
 def load_module(name: str, path: str) -> ModuleType:
@@ -86,6 +88,26 @@ def run(args, timeout=300, cwd=REPO, env=None,
     return subprocess.run(
         args, cwd=cwd, env=env, capture_output=True, text=True,
         timeout=timeout, **kwargs)
+
+
+def run_code(code: str, timeout=300, cwd=REPO,
+             env=None) -> subprocess.CompletedProcess:
+    """Run Python source ``code`` (``python -c`` style) through :func:`run`.
+
+    It runs as a script in a process forked from the session's
+    :class:`ForkServer`: a process of its own in which the third-party
+    packages are imported, ``mmzoe`` and ``mmseg`` are not, and torch has
+    not started intra-op threads (the server runs with one thread and
+    computes nothing). Code that needs a process in which even those
+    imports have not happened yet (import-time warnings) needs a fresh
+    interpreter instead. Returns what :func:`run` returns.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        script = osp.join(tmp, 'code.py')
+        with open(script, 'w', encoding='utf-8') as f:
+            f.write(code)
+        return run([sys.executable, script], timeout=timeout, cwd=cwd,
+                   env=env)
 
 
 class ForkedSubprocess:
