@@ -11,8 +11,9 @@ import pytest
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.visualization import Visualizer
 
-from zoe_testing import (RECIPE_EPOCHS, REPO, close_fork_server, load_module,
-                         make_tiny_nyu, run)
+from zoe_testing import (RECIPE_EPOCHS, REPO, close_fork_server,
+                         freeze_imported_objects, load_module, make_tiny_nyu,
+                         run)
 
 
 def _with_subclasses(cls):
@@ -77,6 +78,15 @@ def tiny_recipe_run(tiny_recipe, tmp_path_factory) -> dict:
                 work_dir], timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return dict(work_dir=work_dir, log=proc.stdout + proc.stderr)
+
+
+def pytest_collection_finish(session) -> None:
+    """After collection (every test module, torch, MMEngine, mmseg and
+    mmzoe imported): freeze those objects for the garbage collector, so
+    that the explicit ``gc.collect()`` of every dataset MMEngine builds in
+    this process traverses only what the tests created
+    (``zoe_testing.freeze_imported_objects``)."""
+    freeze_imported_objects()
 
 
 @pytest.fixture(scope='session', autouse=True)

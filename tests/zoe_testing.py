@@ -164,6 +164,22 @@ PRELOAD = ('numpy', 'torch', 'torchvision', 'timm', 'mmengine',
            'h5py', 'PIL.Image', 'scipy.io', 'matplotlib')
 
 
+def freeze_imported_objects() -> None:
+    """Move every object alive now (the imported modules' ~0.5 M objects)
+    into the garbage collector's permanent generation (``gc.freeze``).
+
+    MMEngine collects garbage explicitly (every dataset it builds calls
+    ``gc.collect()``), and a full collection traverses every tracked
+    object: ~0.25 s of CPU each after the imports of torch, timm, MMEngine
+    and mmseg, ~0.01 s without them. What a command or test creates later
+    is collected as usual; only the frozen objects are never freed (a
+    process that imported them keeps them anyway).
+    """
+    import gc
+    gc.collect()
+    gc.freeze()
+
+
 class ForkServer:
     """Runs ``python SCRIPT ...`` commands in processes forked from a warm
     interpreter.
@@ -173,7 +189,9 @@ class ForkServer:
     each command runs in a fork of it (``runpy``, as ``__main__``, with its
     own cwd, environment, ``sys.argv`` and ``sys.path[0]``). Import-time
     settings (``OMP_NUM_THREADS``, ``PYTHONWARNINGS``) are the server's: it
-    starts with the environment it is given.
+    starts with the environment it is given. The imported objects are
+    frozen (:func:`freeze_imported_objects`): a command's garbage
+    collections only traverse what the command itself created.
 
     Args:
         env (dict): The server's environment.
@@ -279,6 +297,7 @@ def _serve() -> None:
         except ImportError:
             pass
     assert 'mmzoe' not in sys.modules and 'mmseg' not in sys.modules
+    freeze_imported_objects()
     for line in sys.stdin:
         job = json.loads(line)
         sys.stdout.flush()
