@@ -227,6 +227,7 @@ class ForkServer:
         except subprocess.TimeoutExpired:  # a very busy machine
             self.proc.kill()
             self.proc.wait()
+        self.proc.stdout.close()
 
 
 _SERVER = None
