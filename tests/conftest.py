@@ -5,12 +5,15 @@ Plain helpers (paths, tool subprocesses, loop references) are in
 ``conftest.py`` sits in it, so test modules ``from zoe_testing import ...``.
 """
 import os.path as osp
+import sys
 
 import pytest
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.visualization import Visualizer
 
-from zoe_testing import close_fork_server, make_tiny_nyu
+from zoe_testing import (RECIPE_EPOCHS, REPO, close_fork_server,
+                         freeze_imported_objects, load_module, make_tiny_nyu,
+                         run)
 
 
 def _with_subclasses(cls):
@@ -46,6 +49,44 @@ def tiny_nyu(tmp_path_factory) -> str:
     root = str(tmp_path_factory.mktemp('tiny_nyu'))
     make_tiny_nyu(osp.join(root, 'tiny_nyu.mat'), num=6, height=48, width=64)
     return root
+
+
+@pytest.fixture(scope='session')
+def tiny_recipe(tmp_path_factory) -> str:
+    """The report's seg-distill recipe (``configs/zoe_segdistill_nyu.py``:
+    quarter-epoch validation, best checkpoint by abs_rel, one-cycle
+    schedule, the NYU augmentation pipeline, 2 persistent DataLoader
+    workers) with the tiny seg-distill model on a tiny generated 10-frame
+    ``.mat`` (8 train / 2 val frames, batch 1): RECIPE_EPOCHS epochs of 8
+    iterations. Written by ``make_tiny_recipe`` of
+    ``tools/analysis_tools/kill_resume_check.py``; returns the config path.
+    """
+    root = str(tmp_path_factory.mktemp('tiny_recipe'))
+    tool = load_module('kill_resume_check', osp.join(
+        REPO, 'tools', 'analysis_tools', 'kill_resume_check.py'))
+    return tool.make_tiny_recipe(root, epochs=RECIPE_EPOCHS, workers=2)
+
+
+@pytest.fixture(scope='session')
+def tiny_recipe_run(tiny_recipe, tmp_path_factory) -> dict:
+    """One uninterrupted ``tools/train.py`` run of :func:`tiny_recipe`,
+    shared by the recipe end-to-end test and the kill/resume tests (which
+    compare their resumed runs with it): ``work_dir`` and ``log`` (its
+    stdout and stderr)."""
+    work_dir = str(tmp_path_factory.mktemp('tiny_recipe_run'))
+    proc = run([sys.executable, 'tools/train.py', tiny_recipe, '--work-dir',
+                work_dir], timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return dict(work_dir=work_dir, log=proc.stdout + proc.stderr)
+
+
+def pytest_collection_finish(session) -> None:
+    """After collection (every test module, torch, MMEngine, mmseg and
+    mmzoe imported): freeze those objects for the garbage collector, so
+    that the explicit ``gc.collect()`` of every dataset MMEngine builds in
+    this process traverses only what the tests created
+    (``zoe_testing.freeze_imported_objects``)."""
+    freeze_imported_objects()
 
 
 @pytest.fixture(scope='session', autouse=True)

@@ -23,7 +23,7 @@ from mmengine.registry import DefaultScope
 import mmzoe  # noqa: F401
 from mmzoe.registry import MODELS, RUNNERS, TRANSFORMS
 
-from zoe_testing import REPO
+from zoe_testing import REPO, run_code
 
 CONFIG = osp.join(REPO, 'tests', 'configs', 'zoe_tiny_nyu.py')
 
@@ -36,6 +36,7 @@ def subprocess_env() -> dict:
 
 
 def run_python(code: str, *flags: str) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter (nothing imported yet)."""
     env = subprocess_env()
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in env
     return subprocess.run([sys.executable, *flags, '-c', code], cwd=REPO,
@@ -92,7 +93,8 @@ def test_mmseg_config_borrows_mmzoe_parts(tmp_path):
         print(type(model).__module__, type(model).__name__)
         print(type(model.decode_head).__name__)
         """)
-    proc = run_python(code)
+    # a process without mmzoe and mmseg (forked from the warm interpreter)
+    proc = run_code(code, env=subprocess_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.split('\n')
     assert lines[0].startswith('mmzoe.') and lines[0].endswith(
@@ -190,7 +192,9 @@ def test_checkpoint_needs_the_allow_list(tiny_nyu, tmp_path):
         else:
             print('LOADED')
         """)
-    proc = run_python(code)
+    # a process without mmzoe's allow-list (forked from the warm
+    # interpreter, which has not imported mmzoe)
+    proc = run_code(code, env=subprocess_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'REFUSED UnpicklingError' in proc.stdout, proc.stdout
     assert 'HistoryBuffer' in proc.stdout or 'getattr' in proc.stdout \

@@ -3,45 +3,38 @@
 
 The report's recipe (quarter-epoch validation, best checkpoint by abs_rel,
 ZoeDepth augmentation, persistent DataLoader workers) shrunk to a tiny model
-and a tiny ``.mat`` (``tools/analysis_tools/kill_resume_check.py``): 8
-iterations per epoch, 2 epochs, a validation every 2 iterations. Kill tests
-make one checkpoint write slow (``tests/test_engine/slow_write_train.py``) and
-SIGKILL the run in the middle of it.
+and a tiny ``.mat`` (the ``tiny_recipe`` fixture of ``tests/conftest.py``): 8
+iterations per epoch, 2 epochs, a validation every 2 iterations; its
+uninterrupted run is the session's ``tiny_recipe_run``. Kill tests make one
+checkpoint write slow (``tests/test_engine/slow_write_train.py``) and SIGKILL
+the run's process group (the training process and its DataLoader workers) in
+the middle of it.
 """
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
+import re
 import signal
-import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
 import pytest
 import torch
 
-from zoe_testing import REPO, run, tool_env
+from zoe_testing import RECIPE_EPOCHS as EPOCHS
+from zoe_testing import RECIPE_PER_EPOCH as PER_EPOCH
+from zoe_testing import REPO, run
 
-EPOCHS, PER_EPOCH = 2, 8
 SLOW_WRITE_TRAIN = osp.join(REPO, 'tests', 'test_engine',
                             'slow_write_train.py')
 
 
-def _tool_module():
-    spec = importlib.util.spec_from_file_location(
-        'kill_resume_check',
-        osp.join(REPO, 'tools', 'analysis_tools', 'kill_resume_check.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
-def recipe(tmp_path_factory) -> str:
-    root = str(tmp_path_factory.mktemp('tiny_recipe'))
-    return _tool_module().make_tiny_recipe(root, epochs=EPOCHS, workers=2)
+def recipe(tiny_recipe) -> str:
+    return tiny_recipe
 
 
 def _train(config, work_dir, *extra, timeout=600):
@@ -50,12 +43,9 @@ def _train(config, work_dir, *extra, timeout=600):
 
 
 @pytest.fixture(scope='module')
-def reference(recipe, tmp_path_factory) -> str:
+def reference(tiny_recipe_run) -> str:
     """The uninterrupted run; returns its work dir."""
-    work_dir = str(tmp_path_factory.mktemp('uninterrupted'))
-    proc = _train(recipe, work_dir)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return work_dir
+    return tiny_recipe_run['work_dir']
 
 
 def _load(path):
@@ -87,26 +77,40 @@ def _assert_same_weights(work_dir, reference):
 
 def _kill_during_write(config, work_dir, regex, count, tmp_path):
     """Train until the ``count``-th write matching ``regex``, SIGKILL it
-    half-written; returns the path that was being written."""
+    half-written; returns the path that was being written.
+
+    The run is a process forked from the session's warm interpreter
+    (``zoe_testing.run``, waited for in a thread); it leads a process group
+    of its own, and that group (with the DataLoader workers) is killed."""
     signal_file = str(tmp_path / f'writing_{count}')
-    proc = subprocess.Popen(
-        [sys.executable, SLOW_WRITE_TRAIN,
-         regex, str(count), signal_file, '--', config, '--work-dir',
-         work_dir], cwd=REPO, env=tool_env(), stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, start_new_session=True)
+    done = {}
+
+    def train():
+        done['proc'] = run([
+            sys.executable, SLOW_WRITE_TRAIN, regex, str(count), signal_file,
+            '--', config, '--work-dir', work_dir], timeout=600)
+
+    thread = threading.Thread(target=train, daemon=True)
+    thread.start()
     deadline = time.monotonic() + 600
     try:
         while not osp.exists(signal_file):
-            assert proc.poll() is None, (
+            assert thread.is_alive(), (
                 'the run ended before the write to kill: ' +
-                proc.stderr.read().decode()[-3000:])
+                done['proc'].stderr[-3000:])
             assert time.monotonic() < deadline, 'no such write in 600 s'
             time.sleep(0.2)
         time.sleep(0.2)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        proc.stderr.close()
+        if osp.exists(signal_file + '.pid'):
+            with open(signal_file + '.pid') as f:
+                pgid = int(f.read())
+            if thread.is_alive():
+                os.killpg(pgid, signal.SIGKILL)
+        thread.join(timeout=120)
+    assert not thread.is_alive()
+    # it died of the SIGKILL, in the middle of the write
+    assert done['proc'].returncode == -signal.SIGKILL, done['proc'].stderr
     with open(signal_file) as f:
         return f.read()
 
@@ -181,13 +185,20 @@ def test_kill_while_saving_best_resumes_inside_epoch(recipe, reference,
 def test_resume_at_epoch_end_draws_like_uninterrupted(recipe, reference,
                                                       tmp_path):
     """Row 8: resuming from the end of epoch 1 (the uninterrupted run's
-    epoch_1.pth, checked to hold iteration PER_EPOCH) repeats that run's
-    augmentation and drop-path draws: same losses, same weights."""
+    epoch_1.pth, checked to hold iteration PER_EPOCH) continues in epoch 2
+    at its first iteration and repeats that run's augmentation and
+    drop-path draws: same losses, same weights."""
     start = osp.join(reference, 'epoch_1.pth')
     assert _load(start)['meta']['iter'] == PER_EPOCH
     resumed = str(tmp_path / 'resumed')
     proc = _train(recipe, resumed, '--resume', start)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    assert f'resumed epoch: 1, iter: {PER_EPOCH}' in out
+    assert re.search(rf'Epoch\(train\)\s+\[2\]\[\s*1/{PER_EPOCH}\]', out)
+    assert not re.search(r'Epoch\(train\)\s+\[1\]\[', out)
+    assert _load(osp.join(resumed, f'epoch_{EPOCHS}.pth'))['meta'][
+        'epoch'] == EPOCHS
     ref, got = _scalars(reference), _scalars(resumed)
     assert sorted(got) == list(range(PER_EPOCH + 1, EPOCHS * PER_EPOCH + 1))
     for it in got:

@@ -402,12 +402,18 @@ def test_benchmark_infer_and_train(bench, tmp_path):
         res['latency_max_s']
     assert res['peak_mem_bytes'] > 0
     assert res['vs_fp32_eager_max_rel_err'] < 1e-5
+    # the machine probe (2048x2048 matmuls, ~4 s of CPU each) runs before
+    # and after the timed runs; the other benchmark runs here skip it
+    for key in ('probe_start', 'probe_end'):
+        probe = res['env'][key]
+        assert probe['matmul_gflops'] > 0 and probe['copy_gbs'] > 0, probe
 
     res = bench.main([
         TINY_CFG, '--mode', 'train', '--with-cp', '--amp', 'bf16',
         '--repeats', '2', '--warmup', '1', '--threads', '1', '--no-flops',
-        '--rss-phases'
+        '--rss-phases', '--no-probe'
     ])
+    assert 'probe_start' not in res['env']
     assert len(res['losses']) == 3
     assert res['trainable_params'] > 0
     peaks = res['rss_phase_peaks_bytes']
@@ -466,12 +472,13 @@ def test_benchmark_table_runs_the_matrix(tmp_path, monkeypatch):
     rows = benchmark_table.main([
         TINY_CFG, '--modes', 'infer', '--variants', 'eager', 'default',
         '--warmup', '0', '--repeats', '1', '--threads', '1', '--json',
-        str(out)
+        str(out), '--extra', '--no-probe'  # the probe: test above
     ])
     assert [r['variant'] for r in rows] == ['eager', 'default']
     assert all('result' in r for r in rows), rows
     assert [osp.basename(c[1]) for c in forked.commands] == [
         'benchmark.py'] * 2
+    assert all('--no-probe' in c for c in forked.commands)  # --extra
     assert rows[0]['result']['switches']['attn_impl'] == 'timm'
     assert rows[0]['result']['switches']['channels_last'] is False
     assert rows[1]['result']['vs_fp32_eager_max_rel_err'] < 1e-5

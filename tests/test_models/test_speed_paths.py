@@ -3,7 +3,6 @@ the speed-switch list (no timing here)."""
 import inspect
 import json
 import os.path as osp
-import subprocess
 import sys
 import textwrap
 import warnings
@@ -20,7 +19,7 @@ from mmzoe.models.speed_switches import (SPEED_SWITCHES, SWITCHES_BY_NAME,
                                          set_switch)
 from mmzoe.utils.cpu_runtime import (DEFAULT_CPU_RUNTIME, apply_cpu_runtime,
                                      cpu_runtime_settings)
-from zoe_testing import REPO
+from zoe_testing import REPO, run_code
 
 ROOT = REPO
 TINY = osp.join(ROOT, 'configs', '_base_', 'models', 'zoedepth_tiny.py')
@@ -162,8 +161,8 @@ def test_init_model_applies_the_cpu_runtime_before_building():
             late=[str(w.message) for w in caught if 'thread' in
                   str(w.message)])))
     ''')
-    proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                          text=True, cwd=ROOT)
+    # a process of its own that has not started torch's threads yet
+    proc = run_code(code, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     assert res == dict(malloc=['reuse'], left=0, late=[])

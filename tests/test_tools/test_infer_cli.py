@@ -1,7 +1,6 @@
 """Tests of tools/infer.py (the command-line inference tool)."""
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import cv2
@@ -14,6 +13,7 @@ import mmzoe  # noqa: F401
 from mmzoe.apis import inference_depth, init_model
 
 from zoe_testing import REPO as ROOT
+from zoe_testing import run, tool_env
 
 TINY = osp.join(ROOT, 'configs', '_base_', 'models', 'zoedepth_tiny.py')
 INFER = osp.join(ROOT, 'tools', 'infer.py')
@@ -59,9 +59,10 @@ def setup(tmp_path_factory):
 
 
 def _run(args, cwd):
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
-    return subprocess.run([sys.executable, INFER, *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    """``python tools/infer.py ARGS`` as a process of its own (a fork of the
+    session's warm interpreter: ``zoe_testing.run``)."""
+    env = dict(tool_env(), PYTHONPATH=ROOT)
+    return run([sys.executable, INFER, *args], cwd=cwd, env=env, timeout=300)
 
 
 def _parse_ply_count(path):

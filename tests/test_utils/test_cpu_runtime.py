@@ -1,11 +1,12 @@
 """CPU runtime switches (glibc malloc policy, flushing denormals).
 
-Each case runs in a fresh interpreter: both settings are process-wide and
-flushing denormals must be set before torch starts its threads.
+Each case runs in a process of its own (``zoe_testing.run_code``: forked
+from the session's warm interpreter, which has imported torch but started
+no intra-op threads): both settings are process-wide and flushing denormals
+must be set before torch starts its threads.
 """
 import json
 import os.path as osp
-import subprocess
 import sys
 import textwrap
 
@@ -14,6 +15,7 @@ import pytest
 from mmzoe.utils.cpu_runtime import set_malloc_policy
 
 from zoe_testing import REPO as ROOT
+from zoe_testing import run_code
 
 TINY_CFG = osp.join(ROOT, 'configs/_base_/models/zoedepth_tiny.py')
 
@@ -37,8 +39,7 @@ torch.save(depth, {out!r})
 
 
 def _run(code: str) -> dict:
-    proc = subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
-                          capture_output=True, text=True, cwd=ROOT)
+    proc = run_code(textwrap.dedent(code), cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('{')]
     res = json.loads(lines[-1]) if lines else {}

@@ -30,6 +30,9 @@ On CPU runs it also applies ``env_cfg.cpu_runtime`` (default
 :func:`mmzoe.utils.cpu_runtime.apply_cpu_runtime`, the same call as
 :func:`mmzoe.apis.init_model`) first thing in :meth:`setup_env`, before the
 model is built, so that every intra-op thread flushes denormals.
+
+Its config is a :class:`~.text_once_config.TextOnceConfig`: the formatted
+text MMEngine writes into every checkpoint is formatted once, not per save.
 """
 import atexit
 import contextlib
@@ -45,6 +48,7 @@ from typing import Callable, Dict, Optional, Union
 
 import torch.distributed as torch_dist
 import torch.nn as nn
+from mmengine.config import Config
 from mmengine.device import get_device
 from mmengine.dist import is_distributed, master_only
 from mmengine.logging import print_log
@@ -59,6 +63,8 @@ from mmzoe.utils.checkpoint_coverage import (check_checkpoint_covers_model,
                                              checkpoint_coverage_problems)
 from mmzoe.utils.cpu_runtime import apply_cpu_runtime, cpu_runtime_settings
 from mmzoe.utils.tool_errors import ToolInputError
+
+from .text_once_config import TextOnceConfig
 
 # prefix of the temporary files of atomic checkpoint writes
 TMP_PREFIX = '.tmp-'
@@ -188,6 +194,16 @@ class ZoeRunner(Runner):
     """
 
     _resuming_from: Optional[str] = None
+
+    @property
+    def cfg(self) -> Config:
+        """The runner's config, as a :class:`TextOnceConfig` (its text,
+        saved in every checkpoint, is formatted once per content)."""
+        return self._text_once_cfg
+
+    @cfg.setter
+    def cfg(self, cfg: Config) -> None:
+        self._text_once_cfg = TextOnceConfig.from_config(cfg)
 
     def _own_scope(self):
         """Run under this runner's default scope.
