@@ -294,3 +294,21 @@ def test_shipped_tiny_model_switch_on_off():
     assert 0 < rel < RTOL, rel
     # the reference (every switch off) is NNPACK-free
     assert reference_config(cfg).model.neck.winograd_conv is False
+
+
+@pytest.mark.parametrize('pad', [0, 1])
+def test_large_maps_run_in_row_bands(monkeypatch, calls, pad):
+    # bound the band to 2 tiles of 6 rows for this small map: 44 output
+    # rows (pad 1) -> 4 bands; the halo rows and the zero border rows must
+    # give the unbanded convolution
+    monkeypatch.setattr(wc, 'BAND_PIXEL_CHANNELS', 12 * 44 * 10)
+    conv = _conv(pad=pad).eval()
+    x = _x(n=2, h=44, w=44)
+    with torch.no_grad():
+        out = wc.winograd_conv2d(x, conv.weight, conv.bias, (pad, pad))
+        ref = F.conv2d(x.double(), conv.weight.double(), conv.bias.double(),
+                       padding=pad)
+    assert out.shape == ref.shape and out.is_contiguous()
+    rows = 44 + 2 * pad - 2
+    assert calls[0] == 2 * -(-rows // 12)
+    assert _rel(out, ref) < TOL
