@@ -476,3 +476,40 @@ def segdistill_batch(seed=0, size=(40, 56), n=2):
 
 if __name__ == '__main__' and sys.argv[1:] == ['--serve']:
     _serve()
+
+
+def neck_train_losses_and_grads(necks, feats, weight):
+    """One training backward of each DPT neck in ``necks`` on copies of
+    ``feats``: a loss over ``out_conv`` (weighted by ``weight``), the
+    relative depth and the decoder maps.
+
+    Returns:
+        tuple[list, list]: The losses and, per neck, ``{name: grad}`` of its
+        trainable parameters and of the inputs (``input{i}``).
+    """
+    losses, grads = [], []
+    for m in necks:
+        m.train()
+        inputs = [f.clone().requires_grad_() for f in feats]
+        out = m(inputs)
+        loss = (out.out_conv * weight).sum() + out.rel_depth.square().sum() \
+            + sum(r.square().mean() for r in out.decoder)
+        loss.backward()
+        losses.append(loss.detach())
+        grads.append({n: p.grad for n, p in m.named_parameters()
+                      if p.requires_grad} |
+                     {f'input{i}': t.grad for i, t in enumerate(inputs)})
+    return losses, grads
+
+
+def tiny_dpt_neck(**kwargs):
+    """A seeded ZoeDPTNeck with 4 small input levels (8..20 channels), 16
+    feature channels and an 8-channel ``out_conv``; ``kwargs`` are its
+    switches."""
+    from mmzoe.models.necks import ZoeDPTNeck
+    torch.manual_seed(0)
+    return ZoeDPTNeck(
+        in_channels=[8, 12, 16, 20],
+        channels=16,
+        relative_head=dict(type='ZoeRelativeDepthHead', feat_channels=8),
+        **kwargs)

@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from mmengine.config import Config
 
 from mmzoe.models.layers import ZoeConv2d
-from mmzoe.models.necks import ZoeDPTNeck
 from mmzoe.models.speed_switches import (SWITCHES_BY_NAME, reference_config,
                                          set_switch)
 from mmzoe.models.utils import winograd_conv as wc
@@ -20,7 +19,8 @@ from mmzoe.models.utils.fused_eval import conv2d_eval
 from mmzoe.registry import MODELS
 from mmzoe.utils import register_all_modules
 
-from zoe_testing import REPO
+from zoe_testing import (REPO, neck_train_losses_and_grads,
+                         tiny_dpt_neck)
 
 pytestmark = pytest.mark.skipif(
     not wc.winograd_available(), reason='torch built without NNPACK')
@@ -203,23 +203,14 @@ def test_steps_aside_with_gradients_outside_fast_grad(calls):
     assert 'nnpack' not in str(traced.graph)
 
 
-def _neck(**kwargs):
-    torch.manual_seed(0)
-    return ZoeDPTNeck(
-        in_channels=[8, 12, 16, 20],
-        channels=16,
-        relative_head=dict(type='ZoeRelativeDepthHead', feat_channels=8),
-        **kwargs)
-
-
 def test_neck_eval_and_training_within_tolerance(calls, monkeypatch):
     """The shipped combination (channels-last, fused eval, fast gradients,
     Winograd) against the plain NCHW neck: same keys; NCHW weights for
     NNPACK; eval outputs channels-last for the heads; eval outputs and the
     training loss within the switch's rtol, every gradient within 1e-4 of
     its largest entry (the switch's tolerance)."""
-    ref = _neck()
-    new = _neck(channels_last=True, fused_eval=True, fast_conv_grad=True,
+    ref = tiny_dpt_neck()
+    new = tiny_dpt_neck(channels_last=True, fused_eval=True, fast_conv_grad=True,
                 winograd_conv=True)
     assert list(new.state_dict()) == list(ref.state_dict())
     new.load_state_dict(ref.state_dict())
@@ -251,18 +242,7 @@ def test_neck_eval_and_training_within_tolerance(calls, monkeypatch):
 
     calls[0] = 0
     weight = torch.randn(1, 8, 4 * side, 4 * side, generator=gen)
-    losses, grads = [], []
-    for m in (ref, new):
-        m.train()
-        inputs = [f.clone().requires_grad_() for f in feats]
-        out = m(inputs)
-        loss = (out.out_conv * weight).sum() + out.rel_depth.square().sum() \
-            + sum(r.square().mean() for r in out.decoder)
-        loss.backward()
-        losses.append(loss.detach())
-        grads.append({n: p.grad for n, p in m.named_parameters()
-                      if p.requires_grad} |
-                     {f'input{i}': t.grad for i, t in enumerate(inputs)})
+    losses, grads = neck_train_losses_and_grads((ref, new), feats, weight)
     # the 7 convolutions forward, and their input gradients
     assert calls[0] == 2 * 7
     assert _rel(losses[1], losses[0]) < RTOL

@@ -6,8 +6,8 @@ import torch
 import torch.nn as nn
 
 from mmzoe.models.layers import ZoeConv2d, convert_to_zoe_conv
-from mmzoe.models.necks import ZoeDPTNeck
 from mmzoe.models.speed_switches import SWITCHES_BY_NAME
+from zoe_testing import neck_train_losses_and_grads, tiny_dpt_neck
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -118,24 +118,15 @@ def test_convert_keeps_parameters_and_keys():
         ZoeConv2d.from_conv(nn.Linear(2, 2))
 
 
-def _neck(**kwargs):
-    torch.manual_seed(0)
-    return ZoeDPTNeck(
-        in_channels=[8, 12, 16, 20],
-        channels=16,
-        relative_head=dict(type='ZoeRelativeDepthHead', feat_channels=8),
-        **kwargs)
-
-
 def test_neck_switch_same_function_and_gradients():
     """The shipped combination (channels-last + fast_conv_grad) against the
     plain NCHW neck in fp32: same state-dict keys, the same eval output
     (bit-identical to channels-last alone), training loss and every
     parameter and input gradient within the switch's tolerance."""
     tol = SWITCHES_BY_NAME['fast_conv_grad'].rtol
-    ref = _neck()
-    fast = _neck(channels_last=True, fast_conv_grad=True)
-    plain_cl = _neck(channels_last=True)
+    ref = tiny_dpt_neck()
+    fast = tiny_dpt_neck(channels_last=True, fast_conv_grad=True)
+    plain_cl = tiny_dpt_neck(channels_last=True)
     assert list(fast.state_dict()) == list(ref.state_dict())
     fast.load_state_dict(ref.state_dict())
     plain_cl.load_state_dict(ref.state_dict())
@@ -154,19 +145,8 @@ def test_neck_switch_same_function_and_gradients():
     assert torch.equal(out_fast.rel_depth, out_cl.rel_depth)
     assert torch.equal(out_fast.out_conv, out_cl.out_conv)
 
-    losses, grads = [], []
     weight = torch.randn(1, 8, 64, 64, generator=gen)
-    for m in (ref, fast):
-        m.train()
-        inputs = [f.clone().requires_grad_() for f in feats]
-        out = m(inputs)
-        loss = (out.out_conv * weight).sum() + out.rel_depth.square().sum() \
-            + sum(r.square().mean() for r in out.decoder)
-        loss.backward()
-        losses.append(loss.detach())
-        grads.append({n: p.grad for n, p in m.named_parameters()
-                      if p.requires_grad} |
-                     {f'input{i}': t.grad for i, t in enumerate(inputs)})
+    losses, grads = neck_train_losses_and_grads((ref, fast), feats, weight)
     assert _rel(losses[1], losses[0]) < tol
     assert grads[0].keys() == grads[1].keys()
     for name, g in grads[0].items():

@@ -231,6 +231,28 @@ class ZoeBEiTAttention(Attention):
             self._order_cache[key] = order
         return order
 
+    def project_qkv(self, x: torch.Tensor, grid: Grid) -> torch.Tensor:
+        """The (B, N, 3 * inner) query/key/value projection of ``x``, after
+        checking that its N tokens are the class token and ``grid``.
+
+        Args:
+            x (Tensor): (B, 1 + gh*gw, C) tokens.
+            grid (tuple[int, int]): ``(gh, gw)``.
+
+        Returns:
+            Tensor: (B, N, 3 * inner).
+        """
+        n = x.shape[1]
+        if n != grid[0] * grid[1] + 1:
+            raise ValueError(f'ZoeBEiTAttention: {n} tokens do not match '
+                             f'the grid {tuple(grid)} plus a class token.')
+        if self.q_bias is None:
+            return self.qkv(x)
+        qkv_bias = torch.cat((self.q_bias, self.k_bias, self.v_bias))
+        if self.qkv_bias_separate:
+            return self.qkv(x) + qkv_bias
+        return F.linear(x, weight=self.qkv.weight, bias=qkv_bias)
+
     def toeplitz_rel_pos_bias(self, grid: Grid) -> torch.Tensor:
         """The relative position bias of ``grid`` for queries in reversed
         patch order (:meth:`_reversed_order`), keys in input order.
@@ -243,22 +265,10 @@ class ZoeBEiTAttention(Attention):
         Returns:
             Tensor: (1, heads, gh*gw + 1, gh*gw + 1).
         """
-        gh, gw = grid
-        heads, n = self.num_heads, gh * gw + 1
-        table_t = self._table_t(grid)
-        body = (2 * gh - 1) * (2 * gw - 1)
         # table_t[:, (dy + gh - 1) * (2gw - 1) + dx + gw - 1], dy = yi - yj:
         # flipped, the row of reversed query (p, q) = (gh-1-yi, gw-1-xi) is
         # flipped[:, p + yj, q + xj]
-        flipped = table_t[:, :body].reshape(heads, 2 * gh - 1,
-                                            2 * gw - 1).flip(1, 2)
-        windows = flipped.unfold(1, gh, 1).unfold(2, gw, 1)
-        bias = table_t.new_empty(1, heads, n, n)
-        bias[0, :, 1:, 1:].view(heads, gh, gw, gh, gw).copy_(windows)
-        bias[0, :, 0, 1:] = table_t[:, body:body + 1]
-        bias[0, :, 1:, 0] = table_t[:, body + 1:body + 2]
-        bias[0, :, 0, 0] = table_t[:, body + 2]
-        return bias
+        return self._strided_bias(grid, flip=True)
 
     def toeplitz_key_bias(self, grid: Grid) -> torch.Tensor:
         """The relative position bias of ``grid`` for keys in reversed
@@ -274,13 +284,22 @@ class ZoeBEiTAttention(Attention):
         Returns:
             Tensor: (1, heads, gh*gw + 1, gh*gw + 1).
         """
+        return self._strided_bias(grid, flip=False)
+
+    def _strided_bias(self, grid: Grid, flip: bool) -> torch.Tensor:
+        """The (1, heads, n, n) bias whose patch block is one strided copy
+        of the (flipped, for reversed queries) resized table's windows, and
+        whose class-token row, column and corner are the table's last three
+        entries (shared by :meth:`toeplitz_rel_pos_bias` and
+        :meth:`toeplitz_key_bias`)."""
         gh, gw = grid
         heads, n = self.num_heads, gh * gw + 1
         table_t = self._table_t(grid)
         body = (2 * gh - 1) * (2 * gw - 1)
-        windows = table_t[:, :body].view(heads, 2 * gh - 1,
-                                         2 * gw - 1).unfold(1, gh, 1).unfold(
-                                             2, gw, 1)
+        grid_table = table_t[:, :body].reshape(heads, 2 * gh - 1, 2 * gw - 1)
+        if flip:
+            grid_table = grid_table.flip(1, 2)
+        windows = grid_table.unfold(1, gh, 1).unfold(2, gw, 1)
         bias = table_t.new_empty(1, heads, n, n)
         bias[0, :, 1:, 1:].view(heads, gh, gw, gh, gw).copy_(windows)
         bias[0, :, 0, 1:] = table_t[:, body:body + 1]
@@ -320,17 +339,7 @@ class ZoeBEiTAttention(Attention):
             Tensor: (B, 1 + gh*gw, C).
         """
         b, n, c = x.shape
-        if n != grid[0] * grid[1] + 1:
-            raise ValueError(f'ZoeBEiTAttention: {n} tokens do not match '
-                             f'the grid {tuple(grid)} plus a class token.')
-        if self.q_bias is None:
-            qkv = self.qkv(x)
-        else:
-            qkv_bias = torch.cat((self.q_bias, self.k_bias, self.v_bias))
-            if self.qkv_bias_separate:
-                qkv = self.qkv(x) + qkv_bias
-            else:
-                qkv = F.linear(x, weight=self.qkv.weight, bias=qkv_bias)
+        qkv = self.project_qkv(x, grid)
         qkv = qkv.reshape(b, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
         dropout_p = self.attn_drop.p if self.training else 0.0

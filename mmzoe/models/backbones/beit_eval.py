@@ -72,17 +72,7 @@ def attention_eval(attn: ZoeBEiTAttention, x: Tensor, grid: Grid) -> Tensor:
             and attn.relative_position_bias_table is not None):
         return attn(x, grid)
     b, n, _ = x.shape
-    if n != grid[0] * grid[1] + 1:
-        raise ValueError(f'ZoeBEiTAttention: {n} tokens do not match '
-                         f'the grid {tuple(grid)} plus a class token.')
-    if attn.q_bias is None:
-        qkv = attn.qkv(x)
-    else:
-        bias = torch.cat((attn.q_bias, attn.k_bias, attn.v_bias))
-        if attn.qkv_bias_separate:
-            qkv = attn.qkv(x) + bias
-        else:
-            qkv = F.linear(x, attn.qkv.weight, bias)
+    qkv = attn.project_qkv(x, grid)
     inner = qkv.shape[-1] // 3
     heads = attn.num_heads
     order = attn._reversed_order(n - 1, x.device)
