@@ -32,13 +32,16 @@ torch 2.14.1):
 * Its workspace grows with the map and is kept by torch for the life of
   the thread (never freed): measured as the resident-memory increase of one
   call, 161 MB for 128 -> 32 channels at 384x384, 74 MB for 256 -> 128 at
-  192x192, 35 MB for 256 -> 256 at 96x96, but 21-22 MB for 48-row bands
-  of the first two. :func:`winograd_conv2d` therefore convolves large
-  maps in bands of output rows (a multiple of the 6-row Winograd tile)
-  holding at most :data:`BAND_PIXEL_CHANNELS` pixels x (input + output)
-  channels, with the one-row halo of the neighbouring band as input; this
-  costs one copy of the input and of the output of such a convolution and
-  keeps the inference peak resident memory at or below upstream's.
+  192x192, 35 MB for 256 -> 256 at 96x96; 54 MB and 44 MB for bands of 126
+  and 108 rows of the first two. :func:`winograd_conv2d` therefore
+  convolves large maps in bands of output rows (a multiple of the 6-row
+  Winograd tile) holding at most :data:`BAND_PIXEL_CHANNELS` pixels x
+  (input + output) channels, with the one-row halo of the neighbouring band
+  as input. That costs one copy of the input and of the output of such a
+  convolution and, per band, NNPACK's kernel transform: with 3.6 M (8 and 4
+  bands for those two maps) ``inference_depth`` took 1.17x the unbanded
+  time, with 8 M (4 and 2 bands) 1.03x (in-process A/B, 4 rounds); 8 M
+  keeps the inference peak resident memory below upstream's.
 
 :func:`winograd_applies` holds only where the result is the plain
 convolution's up to that rounding and nothing else has to see the operator:
@@ -63,8 +66,8 @@ from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 MIN_PIXELS = 40 * 40
 
 # Band size bound: output-band pixels x (input + output channels) per
-# NNPACK call (about 22 MB of NNPACK workspace, see the module docstring).
-BAND_PIXEL_CHANNELS = 3_600_000
+# NNPACK call (at most ~55 MB of NNPACK workspace, see the module docstring).
+BAND_PIXEL_CHANNELS = 8_000_000
 
 # Winograd output tile height (F(6x6, 3x3)): band heights are multiples.
 _TILE = 6
