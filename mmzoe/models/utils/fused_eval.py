@@ -31,14 +31,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
-from .winograd_conv import winograd_applies, winograd_conv2d
-
-
-def _is_compiling() -> bool:
-    compiler = getattr(torch, 'compiler', None)
-    return bool(compiler is not None and compiler.is_compiling())
+from .winograd_conv import (plain_ops_required, winograd_applies,
+                            winograd_conv2d)
 
 
 def fused_eval_enabled(x: Tensor, *params: Optional[Tensor]) -> bool:
@@ -55,9 +50,7 @@ def fused_eval_enabled(x: Tensor, *params: Optional[Tensor]) -> bool:
         tensors see the plain operators, whose formulas they know).
     """
     if (x.device.type != 'cpu' or x.dtype != torch.float32
-            or torch.is_grad_enabled() or torch.jit.is_tracing()
-            or torch.jit.is_scripting() or _is_compiling()
-            or is_in_torch_dispatch_mode()):
+            or torch.is_grad_enabled() or plain_ops_required()):
         return False
     if not (torch.backends.mkldnn.is_available()
             and torch.backends.mkldnn.enabled):

@@ -99,9 +99,15 @@ def _user_enabled() -> bool:
     return True if getter is None else bool(getter())
 
 
-def _is_compiling() -> bool:
+def plain_ops_required() -> bool:
+    """Whether something records or inspects the operators run now: a
+    ``torch.jit`` trace or script, ``torch.compile``, or any
+    ``TorchDispatchMode`` (FLOP counters, fake tensors). The fused and the
+    NNPACK paths then step aside for the plain operators."""
     compiler = getattr(torch, 'compiler', None)
-    return bool(compiler is not None and compiler.is_compiling())
+    return bool(torch.jit.is_tracing() or torch.jit.is_scripting()
+                or (compiler is not None and compiler.is_compiling())
+                or is_in_torch_dispatch_mode())
 
 
 def winograd_enabled(x: Tensor) -> bool:
@@ -119,8 +125,7 @@ def winograd_enabled(x: Tensor) -> bool:
     """
     return (x.device.type == 'cpu' and x.dtype == torch.float32
             and not torch.is_autocast_enabled('cpu')
-            and not torch.jit.is_tracing() and not torch.jit.is_scripting()
-            and not _is_compiling() and not is_in_torch_dispatch_mode()
+            and not plain_ops_required()
             and winograd_available() and _user_enabled())
 
 
