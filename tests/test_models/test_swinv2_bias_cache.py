@@ -59,17 +59,24 @@ def test_table_cache_holds_the_table_and_skips_the_mlp():
     n = WIN * WIN
     sizes = {}
     for mode in ('table', 'full', 'none'):
-        fused = ZoeSwinV2FusedAttention.from_timm(_block().attn,
-                                                  cache_bias=mode)
-        with torch.no_grad():
-            fused(x, mask)
-            ops = _ops(lambda: fused(x, mask))
-        cache = fused._bias_cache
-        sizes[mode] = None if cache is None else tuple(cache[1].shape)
-        # the cpb MLP (ending in 16 * sigmoid) runs only without a cache;
-        # the table is gathered per call, the full bias is not
-        assert ops.get('aten::sigmoid', 0) == (mode == 'none'), mode
-        assert ops.get('aten::index_select', 0) == (mode != 'full'), mode
+        for strided in (False, True):
+            fused = ZoeSwinV2FusedAttention.from_timm(_block().attn,
+                                                      cache_bias=mode)
+            fused.toeplitz_bias = strided
+            with torch.no_grad():
+                fused(x, mask)
+                ops = _ops(lambda: fused(x, mask))
+            cache = fused._bias_cache
+            sizes[mode] = None if cache is None else tuple(cache[1].shape)
+            # the cpb MLP (ending in 16 * sigmoid) runs only without a
+            # cache; the table is expanded per call (a gather, or strided
+            # copies from one unfold view), the full bias is not
+            assert ops.get('aten::sigmoid', 0) == (mode == 'none'), mode
+            expands = ops.get('aten::unfold' if strided else
+                              'aten::index_select', 0)
+            assert expands == (mode != 'full'), (mode, strided)
+            if strided:
+                assert 'aten::index_select' not in ops, mode
     assert sizes == dict(table=(HEADS, (2 * WIN - 1)**2),
                          full=(mask.shape[0], HEADS, n, n),
                          none=None)

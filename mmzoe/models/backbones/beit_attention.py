@@ -49,6 +49,7 @@ import torch
 import torch.nn.functional as F
 from timm.models.beit import Attention, gen_relative_position_index
 
+from ..utils.toeplitz_bias import toeplitz_bias
 from .swinv2_fused_attention import (_attention, _is_compiling, _is_tracing,
                                      _use_custom_backward)
 
@@ -296,12 +297,10 @@ class ZoeBEiTAttention(Attention):
         heads, n = self.num_heads, gh * gw + 1
         table_t = self._table_t(grid)
         body = (2 * gh - 1) * (2 * gw - 1)
-        grid_table = table_t[:, :body].reshape(heads, 2 * gh - 1, 2 * gw - 1)
-        if flip:
-            grid_table = grid_table.flip(1, 2)
-        windows = grid_table.unfold(1, gh, 1).unfold(2, gw, 1)
         bias = table_t.new_empty(1, heads, n, n)
-        bias[0, :, 1:, 1:].view(heads, gh, gw, gh, gw).copy_(windows)
+        toeplitz_bias(table_t[:, :body], grid,
+                      'reversed_queries' if flip else 'reversed_keys',
+                      out=bias[0, :, 1:, 1:].view(heads, gh, gw, gh, gw))
         bias[0, :, 0, 1:] = table_t[:, body:body + 1]
         bias[0, :, 1:, 0] = table_t[:, body + 1:body + 2]
         bias[0, :, 0, 0] = table_t[:, body + 2]

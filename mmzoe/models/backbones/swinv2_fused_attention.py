@@ -18,15 +18,24 @@ In eval mode, when no gradient is needed, part of that bias is cached
 
 * ``'table'`` (the default, also ``True``): the small per-head table
   ``16·sigmoid(cpb_mlp(table))`` as (h, (2W-1)²) in the attention dtype
-  (SwinV2-B: 141 KB per block). Each call gathers it into the (1, h, N, N)
-  layout with one ``index_select`` (an int32 index shared by all blocks of a
-  window size, see :func:`share_position_index`) and adds the shift mask; no
-  MLP per call. The gathered bias lives only during the call.
+  (SwinV2-B: 141 KB per block). Each call expands it to the (1, h, N, N)
+  layout and adds the shift mask; no MLP per call. The expanded bias lives
+  only during the call.
 * ``'full'``: the whole additive bias, (1, h, N, N) or with the shift mask
   (nW, h, N, N): no gather per call, but resident for the life of the model
   (SwinV2-B at 384²: 531 MB, 18 x 21 MB in stage 3 alone), which would put
   the peak memory of an inference process above upstream's.
 * ``False``: nothing cached, the MLP runs in every call (as timm).
+
+The (1, h, N, N) bias is ``table[:, relative_position_index]``. When the
+index is timm's formula (checked once per index tensor and version; the
+class attribute ``toeplitz_bias``, True by default) it is built without the
+index: ``gh`` strided copies of the table, and in training the table's
+gradient is the sum of the bias gradient over every offset's token pairs
+(:mod:`~mmzoe.models.utils.toeplitz_bias`), instead of ``index_select`` and
+autograd's serial ``index_add_`` (SwinV2-B at 384²: 39 ms per block and
+training step on one core). Another index keeps the gather (an int32 index
+shared by all blocks of a window size, see :func:`share_position_index`).
 
 The cache is keyed on the identity and version counter of every tensor it
 depends on (the ``cpb_mlp`` weights, the coordinate table and index, and for
@@ -55,6 +64,8 @@ from timm.models.swin_transformer_v2 import WindowAttention
 
 from mmzoe.registry import MODELS
 from ..utils.fused_eval import fused_eval_enabled, linear_eval
+from ..utils.toeplitz_bias import (is_toeplitz_index, toeplitz_gather,
+                                   toeplitz_table_grad)
 
 _MAX_LOGIT_SCALE = math.log(1. / 0.01)  # ln(100), as timm / upstream
 _NORM_EPS = 1e-12  # F.normalize's default
@@ -275,7 +286,10 @@ class _TableBiasedAttention(torch.autograd.Function):
     It keeps q, k, v, the output, the table and the index: the bias is
     gathered again (and the probabilities recomputed) in the backward pass,
     and the table's gradient is the index-add of the bias gradient (what
-    autograd's ``index_select`` backward computes). SwinV2-B at 384²: the
+    autograd's ``index_select`` backward computes). With ``grid`` (the
+    window, when the index is timm's formula) the bias is a strided copy of
+    the table and its gradient the offset-diagonal sums
+    (:mod:`~mmzoe.models.utils.toeplitz_bias`) instead. SwinV2-B at 384²: the
     one-window blocks of stage 3 no longer keep their (1, 16, 576, 576)
     probabilities (21 MB each, 382 MB in all), for one more q kᵀ, gather
     and softmax per block in the backward pass.
@@ -284,9 +298,11 @@ class _TableBiasedAttention(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 table: torch.Tensor, index: torch.Tensor,
-                mask: Optional[torch.Tensor]) -> torch.Tensor:
+                mask: Optional[torch.Tensor],
+                grid: Optional[Tuple[int, int]] = None) -> torch.Tensor:
         q, k, v = q.detach(), k.detach(), v.detach()
-        bias = _gather_table(table.detach(), index, q.shape[2])
+        ctx.grid = grid
+        bias = _gather_table(table.detach(), index, q.shape[2], grid)
         ctx.bias_dtype = bias.dtype
         ctx.keep_probs = False
         out = torch.empty_like(q)
@@ -301,20 +317,26 @@ class _TableBiasedAttention(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):
         q, k, v, table, index, out, mask = ctx.saved_tensors
-        bias = _gather_table(table, index, q.shape[2])
+        bias = _gather_table(table, index, q.shape[2], ctx.grid)
         grad_q, grad_k, grad_v, grad_bias = _BiasedAttention._grads(
             ctx, grad_out, q, k, v, bias, out, mask, None)
         del bias
         grad_table = None
-        if grad_bias is not None:
+        if grad_bias is not None and ctx.grid is not None:
+            grad_table = toeplitz_table_grad(grad_bias, ctx.grid)
+        elif grad_bias is not None:
             grad_table = torch.zeros_like(table).index_add_(
                 1, index.view(-1), grad_bias.view(table.shape[0], -1))
-        return grad_q, grad_k, grad_v, grad_table, None, None
+        return grad_q, grad_k, grad_v, grad_table, None, None, None
 
 
-def _gather_table(table: torch.Tensor, index: torch.Tensor,
-                  n: int) -> torch.Tensor:
-    """The (h, T) table gathered to the (1, h, N, N) bias."""
+def _gather_table(table: torch.Tensor, index: torch.Tensor, n: int,
+                  grid: Optional[Tuple[int, int]] = None) -> torch.Tensor:
+    """The (h, T) table gathered to the (1, h, N, N) bias: through
+    ``index``, or as a strided copy when ``grid`` (the window whose timm
+    index ``index`` is) is given."""
+    if grid is not None:
+        return toeplitz_gather(table, grid).unsqueeze(0)
     return table.index_select(1, index.view(-1)).view(1, table.shape[0], n, n)
 
 
@@ -399,6 +421,11 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         **kwargs: timm ``WindowAttention`` keyword arguments.
     """
 
+    # Build the bias by strided copies of the table (and its gradient by
+    # offset sums) when the index is timm's; False: index_select /
+    # index_add_ (set on the class or on one module).
+    toeplitz_bias: bool = True
+
     def __init__(self,
                  *args,
                  cache_bias: Union[bool, str] = True,
@@ -413,6 +440,8 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         # probabilities (_TableBiasedAttention)
         self.recompute_bias = False
         self._bias_cache: Optional[Tuple[tuple, torch.Tensor]] = None
+        # (index tensor, its version, window, whether it is timm's formula)
+        self._toeplitz_checked: Optional[tuple] = None
 
     @classmethod
     def from_timm(
@@ -531,14 +560,34 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         # timm's gather + permute + copy, bit-identical).
         return (16 * torch.sigmoid(table)).t().contiguous()
 
+    def _toeplitz_grid(self, table: torch.Tensor) -> Optional[Tuple[int, int]]:
+        """The window when the bias may be built without the index (see
+        the module docstring), else None."""
+        if not self.toeplitz_bias or _is_tracing() or _is_compiling():
+            return None
+        grid = (int(self.window_size[0]), int(self.window_size[1]))
+        if table.dim() != 2 or table.shape[1] != (2 * grid[0] - 1) * (
+                2 * grid[1] - 1):
+            return None
+        index = self.relative_position_index
+        try:
+            version = index._version
+        except RuntimeError:  # inference tensor: no version counter
+            version = None
+        checked = self._toeplitz_checked
+        if (checked is None or checked[0] is not index or version is None
+                or checked[1] != version or checked[2] != grid):
+            checked = (index, version, grid, is_toeplitz_index(index, grid))
+            self._toeplitz_checked = checked
+        return grid if checked[3] else None
+
     def _gather_bias(self, table: torch.Tensor,
                      mask: Optional[torch.Tensor]) -> torch.Tensor:
-        """The (h, T) table gathered to (1, h, N, N), plus the shift mask
+        """The (h, T) table expanded to (1, h, N, N), plus the shift mask
         as (nW, h, N, N) when given."""
         n = self.window_size[0] * self.window_size[1]
-        bias = table.index_select(
-            1, self.relative_position_index.view(-1)).view(
-                1, self.num_heads, n, n)
+        bias = _gather_table(table, self.relative_position_index, n,
+                             self._toeplitz_grid(table))
         if mask is not None:
             bias = bias + mask.to(bias.dtype).unsqueeze(1)
         return bias
@@ -635,19 +684,21 @@ class ZoeSwinV2FusedAttention(WindowAttention):
             # Training on CPU: position bias (1, h, N, N) and shift mask
             # (nW, 1, N, N) stay apart; see _BiasedAttention.
             if self.recompute_bias:
+                table = self._bias_table().to(v.dtype)
                 out = _TableBiasedAttention.apply(
-                    q, k, v, self._bias_table().to(v.dtype),
-                    self.relative_position_index,
-                    mask.to(v.dtype).unsqueeze(1))
+                    q, k, v, table, self.relative_position_index,
+                    mask.to(v.dtype).unsqueeze(1),
+                    self._toeplitz_grid(table))
             else:
                 bias = self._compute_bias(None).to(v.dtype)
                 out = _BiasedAttention.apply(
                     q, k, v, bias, mask.to(v.dtype).unsqueeze(1))
         elif (self.recompute_bias and mask is None and _use_custom_backward(
                 q, self._bias_needs_grad(), dropout_p)):
+            table = self._bias_table().to(v.dtype)
             out = _TableBiasedAttention.apply(
-                q, k, v, self._bias_table().to(v.dtype),
-                self.relative_position_index, None)
+                q, k, v, table, self.relative_position_index, None,
+                self._toeplitz_grid(table))
         else:
             out = self._attention_full_bias(q, k, v, mask, dropout_p)
         out = out.transpose(1, 2).reshape(b_, n, c)
