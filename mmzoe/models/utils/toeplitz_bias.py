@@ -135,12 +135,14 @@ def toeplitz_bias(table: torch.Tensor,
     if order != 'natural':
         raise ValueError(f'order must be one of {TOEPLITZ_ORDERS}, got '
                          f'{order!r}.')
-    # rows[h, p, xi, xj] = table[h, 2gh-2-p, xi - xj + gw - 1]: the x-Toeplitz
-    # block of row offset yi - yj = gh-1-p (small: (2gh-1)/gh² of the bias)
-    rows = table.unfold(2, gw, 1).flip(1, 3).contiguous()
+    # rows[h, xi, p, xj] = table[h, 2gh-2-p, xi - xj + gw - 1]: the
+    # x-Toeplitz block of row offset yi - yj = gh-1-p (small: (2gh-1)/gh² of
+    # the bias)
+    rows = table.unfold(2, gw, 1).flip(1, 3).transpose(1, 2).contiguous()
     for yi in range(gh):
-        # p = gh-1-yi+yj for yj = 0..gh-1: a slice, (h, yj, xi, xj)
-        out[:, yi].copy_(rows[:, gh - 1 - yi:2 * gh - 1 - yi].transpose(1, 2))
+        # p = gh-1-yi+yj for yj = 0..gh-1: a slice whose (yj, xj) are one
+        # contiguous run of gh*gw values, as in the bias row
+        out[:, yi].copy_(rows[:, :, gh - 1 - yi:2 * gh - 1 - yi])
     return out
 
 
@@ -165,14 +167,14 @@ def toeplitz_table_grad(grad: torch.Tensor, grid: Grid) -> torch.Tensor:
                          f'(h, {n}, {n}) for a {gh}x{gw} window.')
     heads = grad.numel() // (n * n)
     grad5 = grad.reshape(heads, gh, gw, gh, gw)
-    # rows[h, p, xi, xj]: sum over yi - yj = gh-1-p (adjoint of the copies)
-    rows = grad.new_zeros(heads, 2 * gh - 1, gw, gw)
+    # rows[h, xi, p, xj]: sum over yi - yj = gh-1-p (adjoint of the copies)
+    rows = grad.new_zeros(heads, gw, 2 * gh - 1, gw)
     for yi in range(gh):
-        rows[:, gh - 1 - yi:2 * gh - 1 - yi].add_(grad5[:, yi].transpose(1, 2))
+        rows[:, :, gh - 1 - yi:2 * gh - 1 - yi].add_(grad5[:, yi])
     # flipped[h, p, q]: sum over xj - xi = q - (gw-1)
     flipped = grad.new_zeros(heads, 2 * gh - 1, 2 * gw - 1)
     for xi in range(gw):
-        flipped[:, :, gw - 1 - xi:2 * gw - 1 - xi].add_(rows[:, :, xi])
+        flipped[:, :, gw - 1 - xi:2 * gw - 1 - xi].add_(rows[:, xi])
     return flipped.flip(1, 2).reshape(heads, -1)
 
 
