@@ -12,6 +12,9 @@ from .inference_precision import (PRECISIONS, cast_floating,
 from .perturb import perturb_weights
 from .winograd_conv import (winograd_applies, winograd_available,
                             winograd_conv2d, winograd_enabled)
+from .toeplitz_bias import (is_toeplitz_index, toeplitz_bias,
+                            toeplitz_gather, toeplitz_index,
+                            toeplitz_table_grad)
 
 __all__ = [
     'CheckpointConversionError', 'check_against_model_keys',
@@ -23,5 +26,6 @@ __all__ = [
     'DEPTH_ANYTHING_DROPPED_KEYS', 'convert_depth_anything_keys',
     'convert_depth_anything_metric_keys', 'depth_anything_dropped_keys',
     'winograd_applies', 'winograd_available', 'winograd_conv2d',
-    'winograd_enabled'
+    'winograd_enabled', 'is_toeplitz_index', 'toeplitz_bias',
+    'toeplitz_gather', 'toeplitz_index', 'toeplitz_table_grad'
 ]
