@@ -9,6 +9,7 @@ from .ckpt_convert import (DEPTH_ANYTHING_DROPPED_KEYS,
 from .core_output import ZoeCoreOutput
 from .inference_precision import (PRECISIONS, cast_floating,
                                   set_inference_precision)
+from .memory_format import channels_last_copy, nchw_copy
 from .perturb import perturb_weights
 from .winograd_conv import (winograd_applies, winograd_available,
                             winograd_conv2d, winograd_enabled)
@@ -23,5 +24,5 @@ __all__ = [
     'DEPTH_ANYTHING_DROPPED_KEYS', 'convert_depth_anything_keys',
     'convert_depth_anything_metric_keys', 'depth_anything_dropped_keys',
     'winograd_applies', 'winograd_available', 'winograd_conv2d',
-    'winograd_enabled'
+    'winograd_enabled', 'channels_last_copy', 'nchw_copy'
 ]
