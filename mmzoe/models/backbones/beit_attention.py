@@ -22,7 +22,8 @@ unfused math path). ``fused=False`` gives the explicit
 ``softmax(q kᵀ·scale + bias) v`` of timm / MiDaS. In eval mode without
 gradients the resized, transposed table and the index of each grid are cached
 (keyed on the table's identity and version counter, so weight loads and
-optimiser steps invalidate them); the (heads, N, N) bias itself is gathered
+optimiser steps invalidate them; ``eval()`` keeps them, ``train()`` drops
+them); the (heads, N, N) bias itself is gathered
 in every call (one gather, small next to the attention itself, and no
 ~20 MB-per-block cache).
 
@@ -160,8 +161,15 @@ class ZoeBEiTAttention(Attention):
         return new
 
     def train(self, mode: bool = True) -> 'ZoeBEiTAttention':
-        """Set the mode and drop the cached table."""
-        self._table_cache = None
+        """Set the mode; entering training mode drops the cached table.
+
+        ``eval()`` keeps it (``inference_depth`` calls ``model.eval()`` on
+        every image): the cache key holds the table's identity, version
+        counter and storage, so a weight load or optimiser step in between
+        still invalidates it.
+        """
+        if mode:
+            self._table_cache = None
         return super().train(mode)
 
     def _index(self, grid: Grid, device: torch.device) -> torch.Tensor:

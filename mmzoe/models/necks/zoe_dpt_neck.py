@@ -13,6 +13,7 @@ from ..layers.dpt_fusion import ZoeFeatureFusionBlock
 from ..layers.zoe_conv import convert_to_zoe_conv
 from ..utils.core_output import ZoeCoreOutput
 from ..utils.fused_eval import fused_eval_enabled
+from ..utils.memory_format import channels_last_copy, nchw_copy
 from ..utils.winograd_conv import winograd_enabled
 
 
@@ -25,14 +26,6 @@ def _qualified(cfg: dict) -> dict:
             head_type in MODELS.module_dict:
         cfg['type'] = f'mmzoe.{head_type}'
     return cfg
-
-
-def _channels_last_copy(x: torch.Tensor) -> torch.Tensor:
-    """A channels-last copy of ``x`` with channels-last strides also where
-    a dimension has size 1 (``contiguous(memory_format=...)`` returns such a
-    tensor unchanged, and ``torch.cat`` then picks NCHW)."""
-    return torch.empty_like(
-        x, memory_format=torch.channels_last).copy_(x)
 
 
 @MODELS.register_module()
@@ -197,7 +190,10 @@ class ZoeDPTNeck(BaseModule):
             fmt = torch.contiguous_format  # NNPACK's layout
         elif self.channels_last:
             fmt = torch.channels_last
-        if fmt is not None:
+        if fmt is torch.contiguous_format:
+            # blocked transposes of the channels-last reassemble outputs
+            inputs = [nchw_copy(x) for x in inputs]
+        elif fmt is not None:
             inputs = [x.contiguous(memory_format=fmt) for x in inputs]
         l1, l2, l3, l4 = (getattr(self, f'layer{i + 1}_rn')(x)
                           for i, x in enumerate(inputs))
@@ -217,6 +213,8 @@ class ZoeDPTNeck(BaseModule):
                 outs = outs.apply(lambda x: x.contiguous())
             elif fmt is torch.contiguous_format:
                 # the fused-eval heads read channels-last maps (the
-                # log-binomial's fused paths): one copy of each output
-                outs = outs.apply(_channels_last_copy)
+                # log-binomial's fused paths): one copy of each output,
+                # with channels-last strides also for size-1 dimensions
+                # (torch.cat of such tensors then stays channels-last)
+                outs = outs.apply(channels_last_copy)
         return outs

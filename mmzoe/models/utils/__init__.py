@@ -9,6 +9,7 @@ from .ckpt_convert import (DEPTH_ANYTHING_DROPPED_KEYS,
 from .core_output import ZoeCoreOutput
 from .inference_precision import (PRECISIONS, cast_floating,
                                   set_inference_precision)
+from .memory_format import channels_last_copy, nchw_copy
 from .perturb import perturb_weights
 from .winograd_conv import (winograd_applies, winograd_available,
                             winograd_conv2d, winograd_enabled)
@@ -27,5 +28,6 @@ __all__ = [
     'convert_depth_anything_metric_keys', 'depth_anything_dropped_keys',
     'winograd_applies', 'winograd_available', 'winograd_conv2d',
     'winograd_enabled', 'is_toeplitz_index', 'toeplitz_bias',
-    'toeplitz_gather', 'toeplitz_index', 'toeplitz_table_grad'
+    'toeplitz_gather', 'toeplitz_index', 'toeplitz_table_grad',
+    'channels_last_copy', 'nchw_copy'
 ]
