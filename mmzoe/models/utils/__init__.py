@@ -11,11 +11,11 @@ from .inference_precision import (PRECISIONS, cast_floating,
                                   set_inference_precision)
 from .memory_format import channels_last_copy, nchw_copy
 from .perturb import perturb_weights
-from .winograd_conv import (winograd_applies, winograd_available,
-                            winograd_conv2d, winograd_enabled)
 from .toeplitz_bias import (is_toeplitz_index, toeplitz_bias,
                             toeplitz_gather, toeplitz_index,
                             toeplitz_table_grad)
+from .winograd_conv import (winograd_applies, winograd_available,
+                            winograd_conv2d, winograd_enabled)
 
 __all__ = [
     'CheckpointConversionError', 'check_against_model_keys',
