@@ -55,18 +55,18 @@ def _memory_format(x: Tensor) -> torch.memory_format:
             if is_channels_last(x) else torch.contiguous_format)
 
 
-# Bytes of the NCHW copies (input rows + output-gradient rows) per band of
-# output rows in the weight gradient: bounds the transient memory.
+# Bytes of the zero-padded copies (input rows + output-gradient rows) per
+# band of output rows in the weight gradient: bounds the transient memory.
 _BAND_BYTES = 16 * 2**20
 
 
-def _weight_grad_nchw(x: Tensor, grad_out: Tensor, weight: Tensor,
-                      pad: Tuple[int, int], need_w: bool, need_b: bool):
+def _weight_grad_onednn(x: Tensor, grad_out: Tensor, weight: Tensor,
+                        pad: Tuple[int, int], need_w: bool, need_b: bool):
     """Weight and bias gradients of a stride-1 convolution with oneDNN's
-    NCHW kernel (3-4x faster than in channels-last at 96²-384²), in bands
-    of output rows: each band copies its input rows (with the ``kh - 1``
-    halo rows, zero rows at the image border) and its output-gradient rows
-    to NCHW, so the transient copies stay below :data:`_BAND_BYTES`."""
+    NCHW kernel, in bands of output rows (each band copies its input rows,
+    with the ``kh - 1`` halo rows and zero rows at the image border, and its
+    output-gradient rows to NCHW). Used for dtypes other than float32 and
+    float64."""
     n, c, h, _ = x.shape
     o, _, kh, _ = weight.shape
     ph, pw = pad
@@ -90,6 +90,61 @@ def _weight_grad_nchw(x: Tensor, grad_out: Tensor, weight: Tensor,
             grad_w = gw if grad_w is None else grad_w.add_(gw)
         if need_b:
             grad_b = gb if grad_b is None else grad_b.add_(gb)
+    return grad_w, grad_b
+
+
+def _weight_grad_gemm(x: Tensor, grad_out: Tensor, weight: Tensor,
+                      pad: Tuple[int, int]) -> Tensor:
+    """Weight gradient of a stride-1 convolution as ``kh * kw`` matrix
+    products with the pixels as the summed dimension (see the module
+    docstring), image by image and in bands of output rows.
+
+    Each band copies its input rows (with the halo rows, zero rows at the
+    image border) into a zero-padded (C, rows + kh - 1, W + 2 pw) buffer
+    and its output-gradient rows into an (O, rows, W + 2 pw) buffer whose
+    last ``kw - 1`` columns are zero. With both flattened at the same row
+    pitch, the input pixels seen through kernel tap (ky, kx) are the
+    contiguous slice starting at ``ky * pitch + kx``, and the products of
+    the wrap-around pixels meet the zero columns of the gradient buffer:
+    ``dW[:, :, ky, kx] += G_flat @ X_flat[:, off:off + L].T`` with no
+    im2col copy.
+    """
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    ph, pw = pad
+    h_out, w_out = grad_out.shape[2:]
+    pitch = w + 2 * pw
+    per_row = (c + o) * pitch * x.element_size()
+    rows = max(1, min(h_out, _BAND_BYTES // max(per_row, 1)))
+    acc = x.new_zeros((kh * kw, o, c))
+    for i in range(n):
+        for y0 in range(0, h_out, rows):
+            y1 = min(h_out, y0 + rows)
+            lo, hi = y0 - ph, y1 - ph + kh - 1  # input rows of the band
+            top, bottom = max(lo, 0), min(hi, h)
+            x_band = x.new_zeros((c, hi - lo, pitch))
+            x_band[:, top - lo:bottom - lo, pw:pw + w] = x[i, :, top:bottom]
+            g_band = x.new_zeros((o, y1 - y0, pitch))
+            g_band[:, :, :w_out] = grad_out[i, :, y0:y1]
+            length = (y1 - y0) * pitch - (kw - 1)
+            g_flat = g_band.view(o, -1)[:, :length]
+            x_flat = x_band.view(c, -1)
+            for ky in range(kh):
+                for kx in range(kw):
+                    off = ky * pitch + kx
+                    acc[ky * kw + kx].addmm_(
+                        g_flat, x_flat[:, off:off + length].t())
+    return acc.permute(1, 2, 0).reshape(o, c, kh, kw)
+
+
+def _weight_grad(x: Tensor, grad_out: Tensor, weight: Tensor,
+                 pad: Tuple[int, int], need_w: bool, need_b: bool):
+    """``(grad_weight, grad_bias)`` (None where not needed) of a stride-1
+    convolution, see the module docstring."""
+    if x.dtype not in (torch.float32, torch.float64):
+        return _weight_grad_onednn(x, grad_out, weight, pad, need_w, need_b)
+    grad_w = _weight_grad_gemm(x, grad_out, weight, pad) if need_w else None
+    grad_b = grad_out.sum((0, 2, 3)) if need_b else None
     return grad_w, grad_b
 
 
@@ -132,8 +187,8 @@ class _ConvFastGrad(torch.autograd.Function):
                     pad_t)
         need_b = need_b and ctx.has_bias
         if need_w or need_b:
-            grad_w, grad_b = _weight_grad_nchw(x, grad_out, weight, ctx.pad,
-                                               need_w, need_b)
+            grad_w, grad_b = _weight_grad(x, grad_out, weight, ctx.pad,
+                                          need_w, need_b)
             if grad_w is not None:
                 grad_w = grad_w.contiguous(
                     memory_format=_memory_format(weight))
