@@ -45,7 +45,10 @@ from torch import Tensor
 
 from mmzoe.registry import MODELS
 from ..utils.fused_eval import is_channels_last
-from ..utils.winograd_conv import winograd_applies, winograd_conv2d
+from ..utils.winograd_conv import (MIN_PIXELS, plain_ops_required,
+                                   winograd_applies, winograd_conv2d,
+                                   winograd_enabled)
+from ..utils.winograd_wgrad import MIN_OUT_CHANNELS, winograd_weight_grad
 
 
 def _memory_format(x: Tensor) -> torch.memory_format:
@@ -137,13 +140,32 @@ def _weight_grad_gemm(x: Tensor, grad_out: Tensor, weight: Tensor,
     return acc.permute(1, 2, 0).reshape(o, c, kh, kw)
 
 
+def _winograd_weight_grad_applies(x: Tensor, grad_out: Tensor,
+                                  weight: Tensor, pad: Tuple[int,
+                                                             int]) -> bool:
+    """Whether the weight gradient runs through
+    :func:`~mmzoe.models.utils.winograd_wgrad.winograd_weight_grad` (for a
+    ``winograd=True`` convolution; see the module docstring)."""
+    return (winograd_enabled(x) and weight.dtype == torch.float32
+            and tuple(weight.shape[2:]) == (3, 3)
+            and all(0 <= p <= 1 for p in pad)
+            and weight.shape[0] >= MIN_OUT_CHANNELS
+            and grad_out.shape[2] * grad_out.shape[3] >= MIN_PIXELS)
+
+
 def _weight_grad(x: Tensor, grad_out: Tensor, weight: Tensor,
-                 pad: Tuple[int, int], need_w: bool, need_b: bool):
+                 pad: Tuple[int, int], need_w: bool, need_b: bool,
+                 winograd: bool):
     """``(grad_weight, grad_bias)`` (None where not needed) of a stride-1
     convolution, see the module docstring."""
     if x.dtype not in (torch.float32, torch.float64):
         return _weight_grad_onednn(x, grad_out, weight, pad, need_w, need_b)
-    grad_w = _weight_grad_gemm(x, grad_out, weight, pad) if need_w else None
+    grad_w = None
+    if need_w and winograd and _winograd_weight_grad_applies(
+            x, grad_out, weight, pad):
+        grad_w = winograd_weight_grad(x, grad_out, pad)
+    elif need_w:
+        grad_w = _weight_grad_gemm(x, grad_out, weight, pad)
     grad_b = grad_out.sum((0, 2, 3)) if need_b else None
     return grad_w, grad_b
 
@@ -188,7 +210,7 @@ class _ConvFastGrad(torch.autograd.Function):
         need_b = need_b and ctx.has_bias
         if need_w or need_b:
             grad_w, grad_b = _weight_grad(x, grad_out, weight, ctx.pad,
-                                          need_w, need_b)
+                                          need_w, need_b, ctx.winograd)
             if grad_w is not None:
                 grad_w = grad_w.contiguous(
                     memory_format=_memory_format(weight))
@@ -280,8 +302,7 @@ class ZoeConv2d(nn.Conv2d):
                 and (x.requires_grad or self.weight.requires_grad or
                      (self.bias is not None and self.bias.requires_grad))
                 and not torch.is_autocast_enabled(x.device.type)
-                and not torch.jit.is_tracing()
-                and not torch.compiler.is_compiling())
+                and not plain_ops_required())
 
     def forward(self, x: Tensor) -> Tensor:
         if self._fast_applies(x):
