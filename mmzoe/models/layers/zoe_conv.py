@@ -15,14 +15,33 @@ itself:
   weight flipped in both spatial axes and its two channel axes swapped, with
   padding ``k - 1 - p``: one call of the fast forward kernel, in the
   input's memory format.
-* **weight and bias gradients**: oneDNN's weight-gradient kernel on NCHW
-  copies of the input and the output gradient, band by band of output rows
-  (transient copies below :data:`_BAND_BYTES`).
+* **weight gradient**: ``dW[:, :, ky, kx]`` is the product of the output
+  gradient (O, pixels) with the input pixels seen through kernel tap
+  (ky, kx) (pixels, C): ``kh * kw`` matrix products whose summed dimension
+  is the number of pixels, where BLAS runs near its peak. Band by band of
+  output rows (copies below :data:`_BAND_BYTES`), the input rows are copied
+  into a zero-padded buffer and the gradient rows into one of the same row
+  pitch whose last ``kw - 1`` columns are zero; each tap's input is then a
+  contiguous slice of the flattened buffer (no im2col copy). Measured
+  against oneDNN's backward-weights kernel on NCHW bands (what this module
+  used before), CPU time of one thread, min of 3-4 alternating runs (A B A
+  B) on the busy 2-core VM, 3x3, padding 1, in 4-6 such runs: 256 -> 256
+  channels at 96x96 0.75-0.85x, 48x48 0.67-0.77x, 24x24 0.75-0.87x, 12x12
+  0.68-0.85x; 256 -> 128 at 192x192 0.76-0.87x; 128 -> 256 at 96x96
+  0.76-0.89x; 128 -> 32 at 384x384 0.83-1.11x (a draw: a 32-row product is
+  narrow); largest difference to a float64 gradient 3e-7..1e-6 of its
+  largest entry (oneDNN 2e-6..5e-6).
+  Channels-last inputs are copied into the NCHW buffers (1.05-1.4x the time of
+  NCHW inputs). Dtypes other than float32 and float64 keep oneDNN's kernel.
+* **bias gradient**: the sum of the output gradient.
 
 Gradients that are not needed (an input that needs no gradient, frozen
 weights) are not computed. Every other case (1x1 kernels, whose
 channels-last backward is already fast, strides, dilation, groups, other
-padding modes, eval mode, no grad, autocast, tracing/compiling) runs
+padding modes, eval mode, no grad, autocast, and whatever
+:func:`~mmzoe.models.utils.winograd_conv.plain_ops_required` names: jit
+tracing or scripting, compiling, a ``TorchDispatchMode`` such as the FLOP
+counter of ``get_flops``) runs
 :class:`torch.nn.Conv2d` unchanged; so does every forward pass outside
 training: the parameters, their names and the forward result are those of
 ``nn.Conv2d``. Only the rounding of the gradients differs (another summation
@@ -34,7 +53,22 @@ CPU 3x3 convolutions for which
 NNPACK's Winograd kernel instead: the forward without gradients and, in
 training, the forward and the input gradient above (both stride-1 3x3
 convolutions with padding 1); the forward result then differs from
-``nn.Conv2d`` by Winograd's rounding.
+``nn.Conv2d`` by Winograd's rounding. With ``winograd=True`` the weight
+gradient of a float32 3x3 convolution (padding 0 or 1) with at least
+:data:`~mmzoe.models.utils.winograd_wgrad.MIN_OUT_CHANNELS` (128) output
+channels on a map of at least
+:data:`~mmzoe.models.utils.winograd_conv.MIN_PIXELS` (40x40) uses the
+Winograd transform F(4x4, 3x3) of
+:mod:`mmzoe.models.utils.winograd_wgrad` (4x fewer multiply-adds; same
+conditions as NNPACK otherwise: not under autocast, tracing, compiling, a
+``TorchDispatchMode`` or ``torch.backends.nnpack.flags(enabled=False)``).
+Against oneDNN's kernel (same measurement as above, 2-3 runs): 256 -> 256
+at 96x96 0.41-0.52x, 48x48 0.39-0.43x; 256 -> 128 at 192x192 0.47-0.56x;
+128 -> 256 at 96x96 0.43-0.52x. With 32 output channels (128 -> 32 at
+384x384: 0.84-1.11x) it was no faster than the direct products, and below
+40x40 the direct products are as fast (24x24: 0.77-0.83x vs 0.75-0.87x;
+12x12: 1.52x), hence the two bounds. Rounding: 4e-6..7e-6 of the largest
+entry (float32 against float64).
 """
 from typing import Optional, Tuple
 
@@ -233,7 +267,8 @@ class ZoeConv2d(nn.Conv2d):
     :mod:`mmzoe.models.utils.winograd_conv`) runs through NNPACK's Winograd
     kernel: the forward without gradients, and in training (with
     ``fast_grad``) the forward and the input gradient of the fast backward
-    pass; the weight gradient stays on oneDNN. Results differ from
+    pass, and the weight gradient of a convolution with at least 128 output
+    channels through the Winograd transform F(4x4, 3x3). Results differ from
     ``nn.Conv2d`` by Winograd's rounding (~1e-5 of the largest output).
 
     Args:
