@@ -219,3 +219,23 @@ def test_dispatch_mode_sees_plain_conv_in_training():
             out.sum().backward()
         counts.append(counter.get_total_flops())
     assert counts[0] == counts[1] > 0
+
+
+def test_bfloat16_keeps_onednn_weight_grad(monkeypatch):
+    """Dtypes other than float32/float64 take oneDNN's banded kernel (the
+    GEMM path would accumulate in bf16): gradients close to float64."""
+    from mmzoe.models.layers import zoe_conv
+    calls = []
+    real = zoe_conv._weight_grad_onednn
+    monkeypatch.setattr(zoe_conv, '_weight_grad_onednn',
+                        lambda *a: calls.append(1) or real(*a))
+    ref, new = _pair(4, 6, 3, 1, True, False)
+    new.to(torch.bfloat16)
+    x = torch.randn(1, 4, 8, 8, dtype=torch.float64)
+    out = new(x.bfloat16())
+    assert _fast_node(out)
+    out.float().sum().backward()
+    ref(x).sum().backward()
+    assert calls == [1]
+    assert _rel(new.weight.grad.double(), ref.weight.grad) < 2e-2
+    assert _rel(new.bias.grad.double(), ref.bias.grad) < 2e-2

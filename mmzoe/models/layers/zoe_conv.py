@@ -175,8 +175,8 @@ def _weight_grad_gemm(x: Tensor, grad_out: Tensor, weight: Tensor,
 
 
 def _winograd_weight_grad_applies(x: Tensor, grad_out: Tensor,
-                                  weight: Tensor, pad: Tuple[int,
-                                                             int]) -> bool:
+                                  weight: Tensor,
+                                  pad: Tuple[int, int]) -> bool:
     """Whether the weight gradient runs through
     :func:`~mmzoe.models.utils.winograd_wgrad.winograd_weight_grad` (for a
     ``winograd=True`` convolution; see the module docstring)."""
@@ -258,8 +258,8 @@ class ZoeConv2d(nn.Conv2d):
     Same constructor, parameters and forward result as ``nn.Conv2d``. While
     training on the CPU with gradients enabled, a stride-1, dilation-1,
     ungrouped, zero-padded convolution with a kernel larger than 1x1 (and
-    ``padding < kernel_size``) computes its gradients as in the module docstring; everything else is
-    ``nn.Conv2d.forward``.
+    ``padding < kernel_size``) computes its gradients as in the module
+    docstring; everything else is ``nn.Conv2d.forward``.
 
     With ``winograd=True``, a convolution for which
     :func:`~mmzoe.models.utils.winograd_conv.winograd_applies` holds (float32
