@@ -125,8 +125,8 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'fp32 CPU only: DPT decoder 3x3 convolutions of maps from 40x40 '
         'through NNPACK Winograd kernels (eval forward; training forward '
         'and input gradient with fast_conv_grad; their weight gradient, '
-        'for >= 128 output channels, through Winograd F(4x4, 3x3) in torch '
-        'operators), NCHW there; Winograd '
+        'for >= 128 in and out channels, through Winograd F(4x4, 3x3) in '
+        'torch operators), NCHW there; Winograd '
         'rounding ~1e-5 of the largest output of a convolution, end-to-end '
         'depth ~1e-6'),
     SpeedSwitch(

@@ -173,13 +173,15 @@ def test_winograd_weight_grad_float64(monkeypatch, pad, band_bytes):
     assert out.shape == ref.shape and _rel(out, ref) < 1e-12
 
 
-@pytest.mark.parametrize('out_channels,expect_winograd', [(128, True),
-                                                          (32, False)])
-def test_winograd_weight_grad_in_zoe_conv(monkeypatch, out_channels,
-                                          expect_winograd):
+@pytest.mark.parametrize('in_channels,out_channels,expect_winograd',
+                         [(128, 128, True), (128, 32, False),
+                          (4, 128, False)])
+def test_winograd_weight_grad_in_zoe_conv(monkeypatch, in_channels,
+                                          out_channels, expect_winograd):
     """``winograd=True``, float32, a 40x41 map: the weight gradient runs
-    through the F(4x4, 3x3) transform for >= 128 output channels (else the
-    direct GEMMs), within 1e-5 of the float64 gradient either way."""
+    through the F(4x4, 3x3) transform for >= 128 input and output channels
+    (else the direct GEMMs), within 1e-5 of the float64 gradient either
+    way."""
     from mmzoe.models.layers import zoe_conv
     from mmzoe.models.utils import winograd_available
     if not winograd_available():
@@ -189,10 +191,10 @@ def test_winograd_weight_grad_in_zoe_conv(monkeypatch, out_channels,
     monkeypatch.setattr(zoe_conv, 'winograd_weight_grad',
                         lambda *a: calls.append(1) or real(*a))
     torch.manual_seed(0)
-    conv = ZoeConv2d(4, out_channels, 3, padding=1, winograd=True)
-    ref = nn.Conv2d(4, out_channels, 3, padding=1).double()
+    conv = ZoeConv2d(in_channels, out_channels, 3, padding=1, winograd=True)
+    ref = nn.Conv2d(in_channels, out_channels, 3, padding=1).double()
     ref.load_state_dict(conv.state_dict())
-    x = torch.randn(1, 4, 40, 41)
+    x = torch.randn(1, in_channels, 40, 41)
     grad = torch.randn(1, out_channels, 40, 41)
     out = conv(x)
     assert _fast_node(out)

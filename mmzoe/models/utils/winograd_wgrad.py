@@ -25,7 +25,8 @@ to the product's 2 * 36 * O * C when both channel counts are large; with
 32 output channels they are not, and the transform convolutions then cost
 as much as the direct weight gradient (measured, see
 ``docs/benchmarks.md``): :mod:`mmzoe.models.layers.zoe_conv` uses this
-function for at least :data:`MIN_OUT_CHANNELS` output channels.
+function where both channel counts are at least :data:`MIN_CHANNELS` (the
+shapes measured faster: 128 or 256 input and output channels).
 
 The images are processed in bands of tile rows whose transformed tiles
 (input and gradient) take at most :data:`BAND_BYTES` (8 MB: faster than 4
@@ -43,8 +44,9 @@ from torch import Tensor
 # Transformed bytes (input + gradient tiles) per band of tile rows.
 BAND_BYTES = 8 * 2**20
 
-# Fewest output channels for which the Winograd weight gradient is used.
-MIN_OUT_CHANNELS = 128
+# Fewest input and output channels for which the Winograd weight gradient
+# is used (see the module docstring).
+MIN_CHANNELS = 128
 
 _M = 4  # output tile size
 _A = _M + 2  # input tile size
