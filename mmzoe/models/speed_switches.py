@@ -95,7 +95,8 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'same forward; input, weight and bias gradients within 1e-5 of '
         'their largest entry (fp32)', 1e-5,
         'DPT decoder 3x3 convolutions as ZoeConv2d: input gradient as a '
-        'forward convolution, weight gradient in NCHW (CPU training)'),
+        'forward convolution, weight gradient as matrix products over the '
+        'pixels (CPU training)'),
     SpeedSwitch(
         'clb_project_condition',
         ('model.decode_head.clb_project_condition', ), True, False, True,
@@ -123,7 +124,9 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'gradients within 1e-4 of their largest entry', 1e-5,
         'fp32 CPU only: DPT decoder 3x3 convolutions of maps from 40x40 '
         'through NNPACK Winograd kernels (eval forward; training forward '
-        'and input gradient with fast_conv_grad), NCHW there; Winograd '
+        'and input gradient with fast_conv_grad; their weight gradient, '
+        'for >= 128 in and out channels, through Winograd F(4x4, 3x3) in '
+        'torch operators), NCHW there; Winograd '
         'rounding ~1e-5 of the largest output of a convolution, end-to-end '
         'depth ~1e-6'),
     SpeedSwitch(

@@ -152,3 +152,92 @@ def test_neck_switch_same_function_and_gradients():
     for name, g in grads[0].items():
         assert g is not None and grads[1][name] is not None, name
         assert _rel(grads[1][name], g) < tol, name
+
+
+@pytest.mark.parametrize('pad', [0, 1])
+@pytest.mark.parametrize('band_bytes', [1, 2**30])
+def test_winograd_weight_grad_float64(monkeypatch, pad, band_bytes):
+    """F(4x4, 3x3) weight gradient = the direct one up to rounding: partial
+    tiles (13 x 10 maps), batch 2, one tile row per band or one band."""
+    from mmzoe.models.utils import winograd_wgrad
+    monkeypatch.setattr(winograd_wgrad, 'BAND_BYTES', band_bytes)
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 5, 13, 10, generator=gen, dtype=torch.float64)
+    weight = torch.randn(7, 5, 3, 3, generator=gen, dtype=torch.float64)
+    grad = torch.randn(2, 7, 13 + 2 * pad - 2, 10 + 2 * pad - 2,
+                       generator=gen, dtype=torch.float64)
+    ref = torch.ops.aten.convolution_backward(
+        grad, x, weight, None, [1, 1], [pad, pad], [1, 1], False, [0, 0], 1,
+        [False, True, False])[1]
+    out = winograd_wgrad.winograd_weight_grad(x, grad, (pad, pad))
+    assert out.shape == ref.shape and _rel(out, ref) < 1e-12
+
+
+@pytest.mark.parametrize('in_channels,out_channels,expect_winograd',
+                         [(128, 128, True), (128, 32, False),
+                          (4, 128, False)])
+def test_winograd_weight_grad_in_zoe_conv(monkeypatch, in_channels,
+                                          out_channels, expect_winograd):
+    """``winograd=True``, float32, a 40x41 map: the weight gradient runs
+    through the F(4x4, 3x3) transform for >= 128 input and output channels
+    (else the direct GEMMs), within 1e-5 of the float64 gradient either
+    way."""
+    from mmzoe.models.layers import zoe_conv
+    from mmzoe.models.utils import winograd_available
+    if not winograd_available():
+        pytest.skip('torch built without NNPACK')
+    calls = []
+    real = zoe_conv.winograd_weight_grad
+    monkeypatch.setattr(zoe_conv, 'winograd_weight_grad',
+                        lambda *a: calls.append(1) or real(*a))
+    torch.manual_seed(0)
+    conv = ZoeConv2d(in_channels, out_channels, 3, padding=1, winograd=True)
+    ref = nn.Conv2d(in_channels, out_channels, 3, padding=1).double()
+    ref.load_state_dict(conv.state_dict())
+    x = torch.randn(1, in_channels, 40, 41)
+    grad = torch.randn(1, out_channels, 40, 41)
+    out = conv(x)
+    assert _fast_node(out)
+    out.backward(grad)
+    ref(x.double()).backward(grad.double())
+    assert len(calls) == int(expect_winograd)
+    assert _rel(conv.weight.grad, ref.weight.grad) < 1e-5
+    assert _rel(conv.bias.grad, ref.bias.grad) < 1e-5
+
+
+def test_dispatch_mode_sees_plain_conv_in_training():
+    """Under a TorchDispatchMode (the FLOP counter of get_flops) a training
+    ZoeConv2d steps aside for nn.Conv2d: the counter sees the plain
+    convolution and its backward (same count as nn.Conv2d)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    conv = ZoeConv2d(4, 6, 3, padding=1)
+    ref = nn.Conv2d(4, 6, 3, padding=1)
+    counts = []
+    for m in (conv, ref):
+        x = torch.randn(1, 4, 8, 8, requires_grad=True)
+        with FlopCounterMode(display=False) as counter:
+            out = m(x)
+            assert not _fast_node(out)
+            out.sum().backward()
+        counts.append(counter.get_total_flops())
+    assert counts[0] == counts[1] > 0
+
+
+def test_bfloat16_keeps_onednn_weight_grad(monkeypatch):
+    """Dtypes other than float32/float64 take oneDNN's banded kernel (the
+    GEMM path would accumulate in bf16): gradients close to float64."""
+    from mmzoe.models.layers import zoe_conv
+    calls = []
+    real = zoe_conv._weight_grad_onednn
+    monkeypatch.setattr(zoe_conv, '_weight_grad_onednn',
+                        lambda *a: calls.append(1) or real(*a))
+    ref, new = _pair(4, 6, 3, 1, True, False)
+    new.to(torch.bfloat16)
+    x = torch.randn(1, 4, 8, 8, dtype=torch.float64)
+    out = new(x.bfloat16())
+    assert _fast_node(out)
+    out.float().sum().backward()
+    ref(x).sum().backward()
+    assert calls == [1]
+    assert _rel(new.weight.grad.double(), ref.weight.grad) < 2e-2
+    assert _rel(new.bias.grad.double(), ref.bias.grad) < 2e-2
