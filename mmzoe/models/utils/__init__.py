@@ -11,7 +11,8 @@ from .inference_precision import (PRECISIONS, cast_floating,
                                   set_inference_precision)
 from .perturb import perturb_weights
 from .winograd_conv import (winograd_applies, winograd_available,
-                            winograd_conv2d, winograd_enabled)
+                            winograd_conv2d, winograd_enabled,
+                            winograd_may_apply, winograd_width_pays)
 
 __all__ = [
     'CheckpointConversionError', 'check_against_model_keys',
@@ -23,5 +24,5 @@ __all__ = [
     'DEPTH_ANYTHING_DROPPED_KEYS', 'convert_depth_anything_keys',
     'convert_depth_anything_metric_keys', 'depth_anything_dropped_keys',
     'winograd_applies', 'winograd_available', 'winograd_conv2d',
-    'winograd_enabled'
+    'winograd_enabled', 'winograd_may_apply', 'winograd_width_pays'
 ]
