@@ -227,8 +227,8 @@ def test_neck_eval_and_training_within_tolerance(calls, monkeypatch):
     training loss within the switch's rtol, every gradient within 1e-4 of
     its largest entry (the switch's tolerance)."""
     ref = tiny_dpt_neck()
-    new = tiny_dpt_neck(channels_last=True, fused_eval=True, fast_conv_grad=True,
-                winograd_conv=True)
+    new = tiny_dpt_neck(channels_last=True, fused_eval=True,
+                        fast_conv_grad=True, winograd_conv=True)
     assert list(new.state_dict()) == list(ref.state_dict())
     new.load_state_dict(ref.state_dict())
     for m in new.modules():

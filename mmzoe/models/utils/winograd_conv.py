@@ -28,8 +28,9 @@ torch 2.14.1):
   Winograd product saves multiply-adds in proportion to
   ``C_in * C_out``, while the tile transforms cost in proportion to
   ``C_in + C_out``; so what counts is the harmonic mean of the two widths,
-  ``2 * C_in * C_out / (C_in + C_out)``. CPU time of one thread, NNPACK
-  image by image over oneDNN's NCHW / channels-last convolution: harmonic
+  ``2 * C_in * C_out / (C_in + C_out)``. CPU time of one thread (min of
+  7-15 alternating runs, loaded VM), NNPACK image by image over oneDNN's
+  NCHW / channels-last convolution: harmonic
   mean 32 (32 -> 32 channels) 0.91-1.04x / 1.14-1.17x at 96x96-384x384,
   batch 1, and 1.05-1.21x / 1.34-1.66x at 48x48-64x80, batch 8; 16-21
   (the demo's relative head: 32 -> 16, 16 -> 8 and their input gradients
@@ -38,9 +39,9 @@ torch 2.14.1):
   last 3x3 convolution) 0.65-0.81x / 0.77-0.92x at 96x96-384x384; 256
   channels 0.45x at 48x48, batch 8. :data:`MIN_CHANNELS` is that threshold
   (:func:`winograd_width_pays`). Narrower convolutions stay on oneDNN,
-  which runs them fastest in channels-last memory format: a DPT neck none
-  of whose convolutions is wide enough keeps ``channels_last``
-  (:func:`winograd_may_apply`).
+  which runs them fastest in channels-last memory format: a DPT neck
+  whose fusion blocks and relative head have no convolution that wide
+  keeps ``channels_last`` (:func:`winograd_may_apply`).
 * Winograd rounds differently from the direct convolution: the largest
   difference to a float64 convolution is ~1e-5 of the largest output entry
   (oneDNN: ~3e-6). Through the whole ZoeDepth model the metric depth moves
