@@ -31,11 +31,28 @@ register_all_modules()
 TOL = 1e-4
 RTOL = SWITCHES_BY_NAME['winograd_conv'].rtol
 SIDE = 40  # 40 x 40 = MIN_PIXELS
+# the shipped width threshold (the fixture below lowers it for small convs)
+SHIPPED_MIN_CHANNELS = wc.MIN_CHANNELS
+DEMO_CFG = (f'{REPO}/configs/demo/'
+            'zoedepth_resnet18s-segdistill_1xb8-1200it_synthetic-nyu-128.py')
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.double() - b.double()).abs().max() /
                  b.double().abs().max().clamp_min(1e-12))
+
+
+@pytest.fixture(autouse=True)
+def narrow_widths(monkeypatch):
+    """Every channel width NNPACK-eligible, so that the tests can use small
+    convolutions (tests of the width rule restore the shipped value)."""
+    monkeypatch.setattr(wc, 'MIN_CHANNELS', 1)
+
+
+@pytest.fixture
+def shipped_widths(monkeypatch):
+    """The shipped width threshold (after ``narrow_widths``)."""
+    monkeypatch.setattr(wc, 'MIN_CHANNELS', SHIPPED_MIN_CHANNELS)
 
 
 @pytest.fixture
@@ -210,8 +227,8 @@ def test_neck_eval_and_training_within_tolerance(calls, monkeypatch):
     training loss within the switch's rtol, every gradient within 1e-4 of
     its largest entry (the switch's tolerance)."""
     ref = tiny_dpt_neck()
-    new = tiny_dpt_neck(channels_last=True, fused_eval=True, fast_conv_grad=True,
-                winograd_conv=True)
+    new = tiny_dpt_neck(channels_last=True, fused_eval=True,
+                        fast_conv_grad=True, winograd_conv=True)
     assert list(new.state_dict()) == list(ref.state_dict())
     new.load_state_dict(ref.state_dict())
     for m in new.modules():
@@ -251,8 +268,9 @@ def test_neck_eval_and_training_within_tolerance(calls, monkeypatch):
 
 
 def test_shipped_tiny_model_switch_on_off():
-    """The shipped tiny config with the switch on and off: depth within the
-    switch's rtol (NNPACK runs in the relative head at 64 x 64)."""
+    """The shipped tiny config with the switch on and off, every width
+    NNPACK-eligible: depth within the switch's rtol (NNPACK runs in the
+    relative head at 64 x 64)."""
     cfg = Config.fromfile(f'{REPO}/configs/_base_/models/zoedepth_tiny.py')
     assert cfg.model.neck.winograd_conv is True
     models = []
@@ -292,3 +310,88 @@ def test_large_maps_run_in_row_bands(monkeypatch, calls, pad):
     rows = 44 + 2 * pad - 2
     assert calls[0] == 2 * -(-rows // 12)
     assert _rel(out, ref) < TOL
+
+
+def test_width_rule(shipped_widths):
+    """NNPACK only for channel widths whose harmonic mean is at least
+    MIN_CHANNELS: 32 -> 32 and the demo's 32 -> 16 / 16 -> 8 relative head
+    lose to oneDNN; 40 -> 40, the SwinV2-B / BEiT-L relative head's
+    128 -> 32 and 256-channel convolutions win (module docstring)."""
+    assert wc.MIN_CHANNELS == 40
+    pays = wc.winograd_width_pays
+    for cin, cout in [(40, 40), (128, 32), (32, 128), (256, 128), (256, 256),
+                      (64, 40), (64, 32)]:
+        assert pays(cin, cout) and pays(cout, cin), (cin, cout)
+    for cin, cout in [(32, 32), (39, 40), (32, 16), (16, 8), (48, 32),
+                      (256, 16), (0, 64)]:
+        assert not pays(cin, cout) and not pays(cout, cin), (cin, cout)
+    x32, x40 = _x(c=32), _x(c=40)
+    with torch.no_grad():
+        assert not wc.winograd_applies(x32, _conv(32, 32).eval())
+        assert wc.winograd_applies(x40, _conv(40, 40).eval())
+        # the keyword form (the training path's input gradient)
+        w = torch.zeros(40, 40, 3, 3)
+        assert wc.winograd_applies(x40, weight=w)
+        assert not wc.winograd_applies(x32, weight=torch.zeros(32, 32, 3, 3))
+    assert wc.winograd_may_apply(_conv(40, 40))
+    assert not wc.winograd_may_apply(_conv(32, 32))
+    assert not wc.winograd_may_apply(_conv(40, 40, winograd=False))
+    assert not wc.winograd_may_apply(nn.Conv2d(40, 40, 3, padding=1))
+
+
+def test_demo_neck_trains_channels_last_without_nnpack(shipped_widths,
+                                                       calls):
+    """The demo's 32-channel decoder (its relative head's 32 -> 16 and
+    16 -> 8 convolutions lost to oneDNN at the demo's 64x80 / 128x160 maps,
+    batch 8): no NNPACK,
+    channels-last weights and maps as without the switch, in training and
+    eval; same outputs and gradients as the neck built without it."""
+    cfg = Config.fromfile(DEMO_CFG).model.neck
+    assert cfg.winograd_conv and cfg.channels_last
+    necks = []
+    for value in (True, False):
+        torch.manual_seed(0)
+        necks.append(MODELS.build(dict(cfg, winograd_conv=value)))
+    on, off = necks
+    off.load_state_dict(on.state_dict())
+    conv = on.refinenet1.resConfUnit1.conv1
+    assert conv.winograd and conv.weight.is_contiguous(
+        memory_format=torch.channels_last)
+    seen = []
+    conv.register_forward_pre_hook(lambda m, args: seen.append(
+        args[0].is_contiguous(memory_format=torch.channels_last)))
+    gen = torch.Generator().manual_seed(4)
+    # backbone levels of an 80 x 96 input (strides 4..32): the relative
+    # head convolves 40 x 48 and 80 x 96 maps (>= MIN_PIXELS)
+    feats = [torch.randn(1, c, 80 // s, 96 // s, generator=gen)
+             for c, s in zip(cfg.in_channels, (4, 8, 16, 32))]
+    weight = torch.randn(1, 8, 80, 96, generator=gen)
+    losses, grads = neck_train_losses_and_grads(necks, feats, weight)
+    assert calls[0] == 0 and seen == [True]
+    assert torch.equal(losses[0], losses[1])
+    for name, g in grads[1].items():
+        assert torch.equal(grads[0][name], g), name
+    for m in necks:
+        m.eval()
+    with torch.no_grad():
+        got, want = on(feats), off(feats)
+    assert calls[0] == 0  # (fused eval: the convolution runs functionally)
+    assert torch.equal(got.rel_depth, want.rel_depth)
+    assert torch.equal(got.out_conv, want.out_conv)
+
+
+@pytest.mark.parametrize('name', ['zoedepth_swin2b', 'zoedepth_beitl384'])
+def test_wide_decoders_keep_nnpack(shipped_widths, name):
+    """The 256-channel DPT decoders of the SwinV2-B and BEiT-L models keep
+    NNPACK and its NCHW layout: every 3x3 convolution of the neck is wide
+    enough (relative head: 256 -> 128, 128 -> 32)."""
+    cfg = Config.fromfile(f'{REPO}/configs/_base_/models/{name}.py')
+    neck = MODELS.build(cfg.model.neck)
+    convs = [m for m in neck.modules() if isinstance(m, ZoeConv2d)
+             and m.kernel_size == (3, 3) and m.stride == (1, 1)]
+    assert len(convs) == 22  # 4 layer_rn, 16 fusion-block, 2 relative head
+    for m in convs:
+        assert wc.winograd_may_apply(m) and m.weight.is_contiguous()
+    head = neck.relative_head
+    with torch.no_grad():
+        assert wc.winograd_applies(torch.zeros(1, 128, 384, 384), head.conv2)

@@ -14,7 +14,7 @@ from ..layers.zoe_conv import convert_to_zoe_conv
 from ..utils.core_output import ZoeCoreOutput
 from ..utils.fused_eval import fused_eval_enabled
 from ..utils.memory_format import channels_last_copy, nchw_copy
-from ..utils.winograd_conv import winograd_enabled
+from ..utils.winograd_conv import winograd_enabled, winograd_may_apply
 
 
 def _qualified(cfg: dict) -> dict:
@@ -88,14 +88,17 @@ class ZoeDPTNeck(BaseModule):
             rounding of the gradients. Defaults to False.
         winograd_conv (bool): Build the convolutions as
             :class:`~mmzoe.models.layers.ZoeConv2d` with ``winograd=True``:
-            float32 CPU 3x3 convolutions of maps from 40x40 pixels run
+            float32 CPU 3x3 convolutions of maps from 40x40 pixels between
+            wide enough channel widths (harmonic mean from 40) run
             through NNPACK's Winograd kernels
             (:mod:`mmzoe.models.utils.winograd_conv`; in training together
             with ``fast_conv_grad``: forward and input gradient). NNPACK
-            reads NCHW tensors, so the decoder then keeps its weights NCHW
-            (``reassemble`` still follows ``channels_last``) and runs in
-            NCHW wherever NNPACK may run (float32 CPU, no autocast);
-            elsewhere ``channels_last`` holds as without it. Changes the
+            reads NCHW tensors, so if a convolution of the fusion blocks or
+            the relative head is that wide the decoder keeps its weights
+            NCHW (``reassemble`` still follows ``channels_last``) and runs
+            in NCHW wherever NNPACK may run (float32 CPU, no autocast);
+            elsewhere, and with a narrower decoder (e.g. 32 channels),
+            ``channels_last`` holds as without it. Changes the
             rounding only (Winograd: ~1e-5 of the largest output of a
             convolution). Defaults to False.
         reassemble (dict, optional): Config of a module run on the backbone
@@ -155,10 +158,18 @@ class ZoeDPTNeck(BaseModule):
             convert_to_zoe_conv(
                 self, fast_grad=self.fast_conv_grad,
                 winograd=self.winograd_conv)
+        # NNPACK's NCHW layout only for a decoder (fusion blocks, relative
+        # head: the large maps) with a convolution wide enough for NNPACK;
+        # narrower ones run fastest channels-last on oneDNN
+        decoder = [getattr(self, f'refinenet{i}') for i in range(1, 5)]
+        self._winograd_nchw = self.winograd_conv and any(
+            winograd_may_apply(m)
+            for part in decoder + [self.relative_head]
+            for m in part.modules())
         if self.channels_last:
             # NNPACK reads NCHW weights: with winograd_conv only the
             # reassemble stage (no 3x3 stride-1 convolutions) is converted
-            parts = [self.reassemble] if self.winograd_conv else [self]
+            parts = [self.reassemble] if self._winograd_nchw else [self]
             for part in parts:
                 if part is not None:
                     part.to(memory_format=torch.channels_last)
@@ -186,7 +197,7 @@ class ZoeDPTNeck(BaseModule):
             raise ValueError(
                 f'ZoeDPTNeck expects 4 feature maps, got {len(inputs)}.')
         fmt = None
-        if self.winograd_conv and winograd_enabled(inputs[0]):
+        if self._winograd_nchw and winograd_enabled(inputs[0]):
             fmt = torch.contiguous_format  # NNPACK's layout
         elif self.channels_last:
             fmt = torch.channels_last

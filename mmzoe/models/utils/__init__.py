@@ -15,7 +15,8 @@ from .toeplitz_bias import (is_toeplitz_index, toeplitz_bias,
                             toeplitz_gather, toeplitz_index,
                             toeplitz_table_grad)
 from .winograd_conv import (winograd_applies, winograd_available,
-                            winograd_conv2d, winograd_enabled)
+                            winograd_conv2d, winograd_enabled,
+                            winograd_may_apply, winograd_width_pays)
 from .winograd_wgrad import winograd_weight_grad
 
 __all__ = [
@@ -28,7 +29,8 @@ __all__ = [
     'DEPTH_ANYTHING_DROPPED_KEYS', 'convert_depth_anything_keys',
     'convert_depth_anything_metric_keys', 'depth_anything_dropped_keys',
     'winograd_applies', 'winograd_available', 'winograd_conv2d',
-    'winograd_enabled', 'winograd_weight_grad', 'is_toeplitz_index',
-    'toeplitz_bias', 'toeplitz_gather', 'toeplitz_index',
-    'toeplitz_table_grad', 'channels_last_copy', 'nchw_copy'
+    'winograd_enabled', 'winograd_may_apply', 'winograd_width_pays',
+    'winograd_weight_grad', 'is_toeplitz_index', 'toeplitz_bias',
+    'toeplitz_gather', 'toeplitz_index', 'toeplitz_table_grad',
+    'channels_last_copy', 'nchw_copy'
 ]

@@ -24,6 +24,24 @@ torch 2.14.1):
   a draw, at 32x32; slower at 24x24), and most on the DPT decoder's large
   maps (256 -> 128 channels at 192x192: 90 ms vs 271-319 ms).
   :data:`MIN_PIXELS` is that threshold.
+* It pays off only for wide enough convolutions. Per 6x6 output tile the
+  Winograd product saves multiply-adds in proportion to
+  ``C_in * C_out``, while the tile transforms cost in proportion to
+  ``C_in + C_out``; so what counts is the harmonic mean of the two widths,
+  ``2 * C_in * C_out / (C_in + C_out)``. CPU time of one thread (min of
+  7-15 alternating runs, loaded VM), NNPACK image by image over oneDNN's
+  NCHW / channels-last convolution: harmonic
+  mean 32 (32 -> 32 channels) 0.91-1.04x / 1.14-1.17x at 96x96-384x384,
+  batch 1, and 1.05-1.21x / 1.34-1.66x at 48x48-64x80, batch 8; 16-21
+  (the demo's relative head: 32 -> 16, 16 -> 8 and their input gradients
+  at 64x80 and 128x160, batch 8) up to 1.8x / 2.5x; 40 (40 -> 40) 0.68-0.72x
+  / 0.82-1.01x at 96x96-192x192; 51 (128 -> 32, the DPT relative head's
+  last 3x3 convolution) 0.65-0.81x / 0.77-0.92x at 96x96-384x384; 256
+  channels 0.45x at 48x48, batch 8. :data:`MIN_CHANNELS` is that threshold
+  (:func:`winograd_width_pays`). Narrower convolutions stay on oneDNN,
+  which runs them fastest in channels-last memory format: a DPT neck
+  whose fusion blocks and relative head have no convolution that wide
+  keeps ``channels_last`` (:func:`winograd_may_apply`).
 * Winograd rounds differently from the direct convolution: the largest
   difference to a float64 convolution is ~1e-5 of the largest output entry
   (oneDNN: ~3e-6). Through the whole ZoeDepth model the metric depth moves
@@ -46,7 +64,9 @@ torch 2.14.1):
 :func:`winograd_applies` holds only where the result is the plain
 convolution's up to that rounding and nothing else has to see the operator:
 float32 on the CPU, a 3x3, stride-1, dilation-1, ungrouped, zero-padded
-(padding 0 or 1) convolution of a map of at least :data:`MIN_PIXELS`, no
+(padding 0 or 1) convolution of a map of at least :data:`MIN_PIXELS`
+between channel widths whose harmonic mean is at least
+:data:`MIN_CHANNELS`, no
 gradient to record (the training path calls it inside its own autograd
 function), and no ``torch.autocast``, ``torch.jit`` trace or script,
 ``torch.compile`` or ``TorchDispatchMode`` (FLOP counters, fake tensors)
@@ -64,6 +84,10 @@ from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 # Smallest map (H * W) convolved through NNPACK: 40x40 (see the module
 # docstring).
 MIN_PIXELS = 40 * 40
+
+# Smallest harmonic mean 2 * C_in * C_out / (C_in + C_out) of the channel
+# widths convolved through NNPACK (see the module docstring).
+MIN_CHANNELS = 40
 
 # Band size bound: output-band pixels x (input + output channels) per
 # NNPACK call (at most ~55 MB of NNPACK workspace, see the module docstring).
@@ -139,6 +163,53 @@ def _conv_params(conv: nn.Module) -> Optional[tuple]:
             tuple(conv.dilation), conv.groups)
 
 
+def winograd_width_pays(in_channels: int, out_channels: int) -> bool:
+    """Whether a 3x3 convolution between these channel widths is wide
+    enough for NNPACK: their harmonic mean is at least
+    :data:`MIN_CHANNELS` (see the module docstring).
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+
+    Returns:
+        bool: True if ``2 * C_in * C_out >= MIN_CHANNELS * (C_in + C_out)``.
+    """
+    return (in_channels > 0 and out_channels > 0 and 2 * in_channels *
+            out_channels >= MIN_CHANNELS * (in_channels + out_channels))
+
+
+def _shape_fits(weight: Tensor, stride: Sequence[int],
+                padding: Sequence[int], dilation: Sequence[int],
+                groups: int) -> bool:
+    """The input-independent part of :func:`winograd_applies`: a 3x3,
+    stride-1, dilation-1, ungrouped convolution with padding 0 or 1 between
+    widths that :func:`winograd_width_pays`."""
+    return (weight.dim() == 4 and tuple(weight.shape[2:]) == (3, 3)
+            and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
+            and groups == 1 and len(padding) == 2
+            and all(0 <= p <= 1 for p in padding)
+            and winograd_width_pays(weight.shape[1], weight.shape[0]))
+
+
+def winograd_may_apply(conv: nn.Module) -> bool:
+    """Whether :func:`winograd_applies` can hold for ``conv`` on some input:
+    a module with a true ``winograd`` attribute (a
+    :class:`~mmzoe.models.layers.ZoeConv2d` built with ``winograd=True``)
+    that is a zero-padded 3x3 stride-1 convolution of the widths NNPACK
+    pays for. What a DPT neck asks of its convolutions before it picks
+    NNPACK's NCHW layout over ``channels_last``.
+
+    Args:
+        conv (nn.Module): Any module.
+
+    Returns:
+        bool: True if NNPACK may run it (maps and dtypes permitting).
+    """
+    params = _conv_params(conv) if getattr(conv, 'winograd', False) else None
+    return params is not None and _shape_fits(params[0], *params[2:])
+
+
 def winograd_applies(x: Tensor,
                      conv: Optional[nn.Module] = None,
                      *,
@@ -171,11 +242,9 @@ def winograd_applies(x: Tensor,
         if params is None:
             return False
         weight, bias, stride, padding, dilation, groups = params
-    if weight is None or x.dim() != 4 or weight.dim() != 4:
+    if weight is None or x.dim() != 4:
         return False
-    if (tuple(weight.shape[2:]) != (3, 3) or tuple(stride) != (1, 1)
-            or tuple(dilation) != (1, 1) or groups != 1
-            or len(padding) != 2 or not all(0 <= p <= 1 for p in padding)
+    if (not _shape_fits(weight, stride, padding, dilation, groups)
             or x.shape[1] != weight.shape[1] or x.shape[0] == 0
             or x.shape[2] * x.shape[3] < MIN_PIXELS):
         return False
