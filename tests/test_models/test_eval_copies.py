@@ -14,29 +14,28 @@ SHAPES = [(1, 64, 24, 32), (1, 1, 48, 80), (1, 48, 1, 96), (3, 16, 40, 24),
           (2, 5, 3, 7)]
 
 
+def _as_channels_last(x):
+    return torch.empty_like(x, memory_format=torch.channels_last).copy_(x)
+
+
 @pytest.mark.parametrize('shape', SHAPES)
-def test_channels_last_copy_is_the_generic_copy(shape):
+def test_layout_copies_equal_the_generic_copy(shape):
     x = torch.randn(shape)
-    ref = torch.empty_like(x, memory_format=torch.channels_last).copy_(x)
+    cl_ref = _as_channels_last(x)
     with torch.no_grad():
         out = channels_last_copy(x)
-    assert torch.equal(out, x)
-    assert out.stride() == ref.stride()
+        back = nchw_copy(cl_ref)
+    # to channels-last: same values and strides as the generic copy, new memory
+    assert torch.equal(out, x) and out.stride() == cl_ref.stride()
     assert out.data_ptr() != x.data_ptr()
-    # already channels-last (or not contiguous at all): generic copy
-    cl = channels_last_copy(ref)
-    assert torch.equal(cl, x) and cl.stride() == ref.stride()
-
-
-@pytest.mark.parametrize('shape', SHAPES)
-def test_nchw_copy_is_contiguous(shape):
-    x = torch.randn(shape)
-    cl = torch.empty_like(x, memory_format=torch.channels_last).copy_(x)
-    with torch.no_grad():
-        out = nchw_copy(cl)
-    assert torch.equal(out, x) and out.is_contiguous()
-    assert nchw_copy(x) is x  # nothing to do
-    odd = x.transpose(2, 3)  # neither format: plain contiguous()
+    # already channels-last: generic copy
+    cl = channels_last_copy(cl_ref)
+    assert torch.equal(cl, x) and cl.stride() == cl_ref.stride()
+    # back to NCHW: contiguous; nothing to do for NCHW input; neither format
+    # (a transposed view): plain contiguous()
+    assert torch.equal(back, x) and back.is_contiguous()
+    assert nchw_copy(x) is x
+    odd = x.transpose(2, 3)
     assert torch.equal(nchw_copy(odd), odd) and nchw_copy(odd).is_contiguous()
 
 
