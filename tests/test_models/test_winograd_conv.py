@@ -47,6 +47,9 @@ def narrow_widths(monkeypatch):
     """Every channel width NNPACK-eligible, so that the tests can use small
     convolutions (tests of the width rule restore the shipped value)."""
     monkeypatch.setattr(wc, 'MIN_CHANNELS', 1)
+    # NNPACK's thread pool: whatever earlier tests created it with, these
+    # tests look at the rule, not at its threads
+    monkeypatch.setattr(wc, '_pool_threads', None)
 
 
 @pytest.fixture
@@ -87,6 +90,21 @@ def test_threshold_and_initialisation():
         assert wc.winograd_applies(_x(), conv)
         assert not wc.winograd_applies(_x(h=SIDE - 1), conv)
     assert wc.winograd_available() is wc.winograd_available()
+
+
+def test_other_thread_count_than_the_pool_keeps_onednn(calls, monkeypatch):
+    conv = _conv().eval()
+    threads = torch.get_num_threads()
+    with torch.no_grad():
+        ref = F.conv2d(_x(), conv.weight, conv.bias, padding=1)
+        out = conv(_x())  # the first NNPACK call records the pool's size
+        assert calls[0] == 1 and wc._pool_threads == threads
+        monkeypatch.setattr(wc, '_pool_threads', threads + 1)
+        assert not wc.winograd_enabled(_x())
+        assert not wc.winograd_applies(_x(), conv)
+        same = conv(_x())
+    assert calls[0] == 1  # oneDNN ran the second call
+    assert torch.equal(same, ref) and _rel(out, ref) < TOL
 
 
 @pytest.mark.parametrize('n', [1, 2])
