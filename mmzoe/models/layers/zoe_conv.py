@@ -79,6 +79,7 @@ from torch import Tensor
 
 from mmzoe.registry import MODELS
 from ..utils.fused_eval import is_channels_last
+from ..utils.row_bands import padded_rows
 from ..utils.winograd_conv import (MIN_PIXELS, plain_ops_required,
                                    winograd_applies, winograd_conv2d,
                                    winograd_enabled)
@@ -116,9 +117,7 @@ def _weight_grad_onednn(x: Tensor, grad_out: Tensor, weight: Tensor,
     for y0 in range(0, h_out, rows):
         y1 = min(h_out, y0 + rows)
         lo, hi = y0 - ph, y1 - ph + kh - 1  # input rows of the band
-        band = x[:, :, max(lo, 0):min(hi, h)].contiguous()
-        if lo < 0 or hi > h:
-            band = F.pad(band, (0, 0, max(-lo, 0), max(hi - h, 0)))
+        band = padded_rows(x, lo, hi)
         _, gw, gb = torch.ops.aten.convolution_backward(
             grad_out[:, :, y0:y1].contiguous(), band, w_nchw,
             [o] if need_b else None, [1, 1], [0, pw], [1, 1], False, [0, 0],
@@ -158,11 +157,8 @@ def _weight_grad_gemm(x: Tensor, grad_out: Tensor, weight: Tensor,
         for y0 in range(0, h_out, rows):
             y1 = min(h_out, y0 + rows)
             lo, hi = y0 - ph, y1 - ph + kh - 1  # input rows of the band
-            top, bottom = max(lo, 0), min(hi, h)
-            x_band = x.new_zeros((c, hi - lo, pitch))
-            x_band[:, top - lo:bottom - lo, pw:pw + w] = x[i, :, top:bottom]
-            g_band = x.new_zeros((o, y1 - y0, pitch))
-            g_band[:, :, :w_out] = grad_out[i, :, y0:y1]
+            x_band = padded_rows(x[i], lo, hi, pitch, pw)
+            g_band = padded_rows(grad_out[i], y0, y1, pitch)
             length = (y1 - y0) * pitch - (kw - 1)
             g_flat = g_band.view(o, -1)[:, :length]
             x_flat = x_band.view(c, -1)

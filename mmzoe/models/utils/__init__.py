@@ -11,6 +11,7 @@ from .inference_precision import (PRECISIONS, cast_floating,
                                   set_inference_precision)
 from .memory_format import channels_last_copy, nchw_copy
 from .perturb import perturb_weights
+from .row_bands import padded_rows
 from .toeplitz_bias import (is_toeplitz_index, toeplitz_bias,
                             toeplitz_gather, toeplitz_index,
                             toeplitz_table_grad)
@@ -32,5 +33,5 @@ __all__ = [
     'winograd_enabled', 'winograd_may_apply', 'winograd_width_pays',
     'winograd_weight_grad', 'is_toeplitz_index', 'toeplitz_bias',
     'toeplitz_gather', 'toeplitz_index', 'toeplitz_table_grad',
-    'channels_last_copy', 'nchw_copy'
+    'channels_last_copy', 'nchw_copy', 'padded_rows'
 ]

@@ -84,9 +84,10 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 from torch.utils._python_dispatch import is_in_torch_dispatch_mode
+
+from .row_bands import padded_rows
 
 # Smallest map (H * W) convolved through NNPACK: 40x40 (see the module
 # docstring).
@@ -304,10 +305,7 @@ def _conv_image(x: Tensor, weight: Tensor, bias: Optional[Tensor],
     for y0 in range(0, h_out, rows):
         y1 = min(h_out, y0 + rows)
         lo, hi = y0 - ph, y1 - ph + 2  # input rows of the band (with halo)
-        top, bottom = max(-lo, 0), max(hi - h, 0)
-        band = x[:, :, max(lo, 0):min(hi, h)]
-        band = F.pad(band, (0, 0, top, bottom)) if top or bottom else \
-            band.contiguous()
+        band = padded_rows(x, lo, hi)
         out[:, :, y0:y1] = torch._nnpack_spatial_convolution(
             band, weight, bias, [0, pw], [1, 1])
     return out

@@ -41,6 +41,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .row_bands import padded_rows
+
 # Transformed bytes (input + gradient tiles) per band of tile rows.
 BAND_BYTES = 8 * 2**20
 
@@ -106,13 +108,10 @@ def winograd_weight_grad(x: Tensor, grad_out: Tensor,
             t1 = min(th, t0 + band)
             lo = t0 * _M - ph  # first input row of the band
             hi = lo + (t1 - t0) * _M + 2
-            top, bottom = max(lo, 0), min(hi, h)
-            xb = x.new_zeros((c, 1, hi - lo, pitch))
-            xb[:, 0, top - lo:bottom - lo, pw:pw + w] = x[i, :, top:bottom]
+            xb = padded_rows(x[i], lo, hi, pitch, pw).unsqueeze(1)
             v = F.conv2d(xb, k_in, stride=_M).view(c, _A * _A, -1)
-            y0, y1 = t0 * _M, min(h_out, t1 * _M)
-            gb = x.new_zeros((o, 1, (t1 - t0) * _M, tw * _M))
-            gb[:, 0, :y1 - y0, :w_out] = grad_out[i, :, y0:y1]
+            gb = padded_rows(grad_out[i], t0 * _M, t1 * _M,
+                             tw * _M).unsqueeze(1)
             m = F.conv2d(gb, k_grad, stride=_M).view(o, _A * _A, -1)
             du.baddbmm_(m.transpose(0, 1), v.permute(1, 2, 0))
     dw = torch.mm(back, du.view(_A * _A, o * c))
