@@ -50,9 +50,9 @@ import torch
 import torch.nn.functional as F
 from timm.models.beit import Attention, gen_relative_position_index
 
+from ..utils.dispatch import plain_ops_required
 from ..utils.toeplitz_bias import toeplitz_bias
-from .swinv2_fused_attention import (_attention, _is_compiling, _is_tracing,
-                                     _use_custom_backward)
+from .swinv2_fused_attention import _attention, _use_custom_backward
 
 Grid = Tuple[int, int]
 
@@ -183,8 +183,7 @@ class ZoeBEiTAttention(Attention):
         return index
 
     def _can_cache(self) -> bool:
-        if (not self.cache_bias or self.training or _is_compiling()
-                or _is_tracing()):
+        if not self.cache_bias or self.training or plain_ops_required():
             return False
         return not (torch.is_grad_enabled()
                     and self.relative_position_bias_table.requires_grad)
@@ -352,7 +351,7 @@ class ZoeBEiTAttention(Attention):
         dropout_p = self.attn_drop.p if self.training else 0.0
         if (self.toeplitz_bias and self.fused and shared_rel_pos_bias is None
                 and self.relative_position_bias_table is not None
-                and not _is_tracing() and not _is_compiling()):
+                and not plain_ops_required()):
             out = self._toeplitz_attention(q, k, v, grid, dropout_p)
             return self.proj_drop(self.proj(out))
         bias = None

@@ -48,6 +48,10 @@ counters and TorchScript export do) it runs the attention as explicit
 ``softmax(q kᵀ + bias) @ v`` matmuls without the bias cache: a traced custom
 autograd function or fused kernel is an opaque node that those counters do not
 count (SwinV2-B: ~10 G multiply-adds per 384² forward would go missing).
+More generally, while :func:`~mmzoe.models.utils.dispatch.plain_ops_required`
+holds (a trace, ``torch.compile`` or a ``TorchDispatchMode`` such as a FLOP
+counter or fake tensors), the bias cache, the strided bias, the recomputed
+MLP and the custom backward functions step aside for the plain operators.
 
 The module subclasses timm's ``WindowAttention``: parameter and buffer names
 are unchanged (checkpoints load as before) and timm's ``set_window_size`` /
@@ -63,6 +67,7 @@ import torch.nn.functional as F
 from timm.models.swin_transformer_v2 import WindowAttention
 
 from mmzoe.registry import MODELS
+from ..utils.dispatch import plain_ops_required
 from ..utils.fused_eval import fused_eval_enabled, linear_eval
 from ..utils.toeplitz_bias import (is_toeplitz_index, toeplitz_gather,
                                    toeplitz_table_grad)
@@ -132,16 +137,6 @@ def share_position_index(modules: Iterable[nn.Module]) -> int:
             continue  # not timm's index: keep the module's own
         mod._buffers['relative_position_index'] = shared[key]
     return len(shared)
-
-
-def _is_compiling() -> bool:
-    compiler = getattr(torch, 'compiler', None)
-    return bool(compiler is not None and compiler.is_compiling())
-
-
-def _is_tracing() -> bool:
-    """``torch.jit`` is tracing (FLOP counters, TorchScript export)."""
-    return torch.jit.is_tracing()
 
 
 def _window_chunks(q: torch.Tensor, k: torch.Tensor,
@@ -384,14 +379,14 @@ def _use_custom_backward(q: torch.Tensor, bias_requires_grad: bool,
     the mask itself)."""
     return (q.device.type == 'cpu' and bias_requires_grad
             and torch.is_grad_enabled() and dropout_p == 0.0
-            and not _is_compiling() and not _is_tracing())
+            and not plain_ops_required())
 
 
 def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                bias: torch.Tensor, dropout_p: float) -> torch.Tensor:
     """Fused attention with the (full) additive bias (explicit matmuls
     while traced)."""
-    if _is_tracing():
+    if torch.jit.is_tracing():
         probs = _probs(q, k, bias, None, q.dtype)
         if dropout_p:
             probs = F.dropout(probs, p=dropout_p)
@@ -518,7 +513,7 @@ class ZoeSwinV2FusedAttention(WindowAttention):
 
     def _can_cache(self) -> bool:
         if (bias_cache_mode(self.cache_bias) == 'none' or self.training
-                or _is_compiling() or _is_tracing()):
+                or plain_ops_required()):
             return False
         if torch.is_grad_enabled() and any(
                 p.requires_grad for p in self.cpb_mlp.parameters()):
@@ -537,8 +532,7 @@ class ZoeSwinV2FusedAttention(WindowAttention):
         gradients).
         """
         coords = self.relative_coords_table
-        if (torch.is_grad_enabled() and not _is_tracing()
-                and not _is_compiling()
+        if (torch.is_grad_enabled() and not plain_ops_required()
                 and not torch.is_autocast_enabled(coords.device.type)
                 and _recomputable_cpb(self.cpb_mlp)
                 and any(p.requires_grad for p in self.cpb_mlp.parameters())):
@@ -563,7 +557,7 @@ class ZoeSwinV2FusedAttention(WindowAttention):
     def _toeplitz_grid(self, table: torch.Tensor) -> Optional[Tuple[int, int]]:
         """The window when the bias may be built without the index (see
         the module docstring), else None."""
-        if not self.toeplitz_bias or _is_tracing() or _is_compiling():
+        if not self.toeplitz_bias or plain_ops_required():
             return None
         grid = (int(self.window_size[0]), int(self.window_size[1]))
         if table.dim() != 2 or table.shape[1] != (2 * grid[0] - 1) * (

@@ -7,6 +7,7 @@ from .ckpt_convert import (DEPTH_ANYTHING_DROPPED_KEYS,
                            depth_anything_dropped_keys, load_state_dict_file,
                            unwrap_state_dict)
 from .core_output import ZoeCoreOutput
+from .dispatch import plain_ops_required
 from .inference_precision import (PRECISIONS, cast_floating,
                                   set_inference_precision)
 from .memory_format import channels_last_copy, nchw_copy
@@ -33,5 +34,5 @@ __all__ = [
     'winograd_enabled', 'winograd_may_apply', 'winograd_width_pays',
     'winograd_weight_grad', 'is_toeplitz_index', 'toeplitz_bias',
     'toeplitz_gather', 'toeplitz_index', 'toeplitz_table_grad',
-    'channels_last_copy', 'nchw_copy', 'padded_rows'
+    'channels_last_copy', 'nchw_copy', 'padded_rows', 'plain_ops_required'
 ]

@@ -85,8 +85,9 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 from torch import Tensor
-from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
+# plain_ops_required: defined in .dispatch, importable from here as before
+from .dispatch import plain_ops_required
 from .row_bands import padded_rows
 
 # Smallest map (H * W) convolved through NNPACK: 40x40 (see the module
@@ -139,17 +140,6 @@ def _user_enabled() -> bool:
     none)."""
     getter = getattr(torch._C, '_get_nnpack_enabled', None)
     return True if getter is None else bool(getter())
-
-
-def plain_ops_required() -> bool:
-    """Whether something records or inspects the operators run now: a
-    ``torch.jit`` trace or script, ``torch.compile``, or any
-    ``TorchDispatchMode`` (FLOP counters, fake tensors). The fused and the
-    NNPACK paths then step aside for the plain operators."""
-    compiler = getattr(torch, 'compiler', None)
-    return bool(torch.jit.is_tracing() or torch.jit.is_scripting()
-                or (compiler is not None and compiler.is_compiling())
-                or is_in_torch_dispatch_mode())
 
 
 def winograd_enabled(x: Tensor) -> bool:
