@@ -10,15 +10,17 @@ and ``zoedepth_tiny.py``, hence the demo and test configs built on them) set
 every switch whose ``shipped`` value differs from ``off``;
 ``tests/test_perf_switches.py`` checks that, and checks each tolerance.
 A switch with ``applies_to`` only exists for parts of the registered types
-it names (the BEiT core's and the ViT reassemble stage's switches, shipped on
-in ``zoedepth_beitl384.py`` and every config built on it;
-``tests/test_models/test_beit_speed_switches.py`` checks them).
+it names: ``toeplitz_bias`` for the SwinV2 and BEiT cores (shipped on in
+all three model configs), and the ViT reassemble stage's ``split_readout``
+(shipped on in ``zoedepth_beitl384.py`` and every config built on it);
+``tests/test_models/test_beit_speed_switches.py`` and
+``tests/test_models/test_swinv2_strided_bias.py`` check them.
 
 Differences between the code defaults and the shipped configs, stated here
 once:
 
 * ``attn_impl``, ``channels_last``, ``fast_conv_grad``,
-  ``clb_project_condition``, ``fused_expectation``, ``beit_toeplitz_bias``
+  ``clb_project_condition``, ``fused_expectation``, ``toeplitz_bias``
   and ``split_readout`` are off in the code (the constructors build
   upstream's order of operations, what the converted-weights equivalence
   tests compare) and on in the shipped configs.
@@ -148,11 +150,14 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'weights of the core cast once to bf16/fp16, metric head in fp32 '
         '(init_model(precision=...), --precision)'),
     SpeedSwitch(
-        'beit_toeplitz_bias', ('model.backbone.toeplitz_bias', ), True, False,
-        True, 'max relative depth difference <= 1e-5 (fp32)', 1e-5,
-        'BEiT position bias copied from a strided view of its resized table '
-        '(queries in reversed patch order) instead of an index gather',
-        applies_to=('ZoeBEiT', )),
+        'toeplitz_bias', ('model.backbone.toeplitz_bias', ), True, False,
+        True, 'max relative depth difference <= 1e-5 (fp32; SwinV2: the '
+        'same bias values, table gradient up to summation order)', 1e-5,
+        'relative position bias copied from strided views of its table '
+        'instead of an index gather: SwinV2 (with attn_impl sdpa; training: '
+        'table gradient as offset sums instead of index_add_) and BEiT '
+        '(resized table, queries in reversed patch order)',
+        applies_to=('ZoeSwinV2', 'ZoeBEiT')),
     SpeedSwitch(
         'split_readout', ('model.neck.reassemble.split_readout', ), True,
         False, True, 'max relative depth difference <= 1e-5 (fp32)', 1e-5,

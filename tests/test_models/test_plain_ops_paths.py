@@ -47,7 +47,7 @@ def _swin_attention() -> ZoeSwinV2FusedAttention:
     torch.manual_seed(0)
     attn = WindowAttention(16, (4, 2), 2, pretrained_window_size=(3, 2))
     perturb_weights(attn, 0, attn_noise=0.5)
-    return ZoeSwinV2FusedAttention.from_timm(attn)
+    return ZoeSwinV2FusedAttention.from_timm(attn, toeplitz_bias=True)
 
 
 def test_swinv2_attention_plain_under_dispatch_mode(monkeypatch):

@@ -183,3 +183,52 @@ def test_tiny_backbone_gradients_and_eval_paths():
     assert max(g.abs().max() for g in g0) > 0
     # the bias values are the same copies: bit-identical eval outputs
     assert all(torch.equal(a, b) for a, b in zip(o1, o0))
+
+
+def test_switch_from_config_shipped_on_same_depth():
+    """Speed switch ``toeplitz_bias`` on the SwinV2 core: off in the code,
+    on in the shipped configs, reaches every attention module from
+    ``model.backbone.toeplitz_bias``; the tiny model's eval depth with it
+    equals the gather path's (the same bias values)."""
+    import inspect
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from mmzoe.models.speed_switches import (SWITCHES_BY_NAME, get_switch,
+                                             set_switch)
+    from mmzoe.registry import MODELS
+    from zoe_testing import REPO
+    switch = SWITCHES_BY_NAME['toeplitz_bias']
+    base = osp.join(REPO, 'configs/_base_/models')
+    for name in ('zoedepth_swin2b.py', 'zoedepth_tiny.py',
+                 'zoedepth_beitl384.py'):
+        cfg = Config.fromfile(osp.join(base, name))
+        assert get_switch(cfg, 'toeplitz_bias') == switch.shipped is True
+    for cls in (ZoeSwinV2, ZoeSwinV2FusedAttention):
+        default = inspect.signature(cls).parameters['toeplitz_bias'].default
+        assert default == switch.off is False
+    # a core of another type neither gets nor reports the key
+    cnn = Config(dict(model=dict(backbone=dict(type='ZoeTimmBackbone'))))
+    set_switch(cnn, 'toeplitz_bias', True)
+    assert 'toeplitz_bias' not in cnn.model.backbone
+    assert get_switch(cnn, 'toeplitz_bias') is False
+
+    tiny = Config.fromfile(osp.join(base, 'zoedepth_tiny.py'))
+    models = []
+    for value in (switch.on, switch.off):
+        set_switch(tiny, 'toeplitz_bias', value)
+        torch.manual_seed(0)
+        models.append(MODELS.build(tiny.model).eval())
+        attns = [m for m in models[-1].backbone.modules()
+                 if isinstance(m, ZoeSwinV2FusedAttention)]
+        assert attns and all(a.toeplitz_bias is value for a in attns)
+    fast, ref = models
+    perturb_weights(fast.backbone, 1, attn_noise=0.5)
+    ref.load_state_dict(fast.state_dict())
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        depth = fast.forward_depths(x * 2 - 1, flip=False)['depth']
+        depth_ref = ref.forward_depths(x * 2 - 1, flip=False)['depth']
+    rel = float(((depth - depth_ref).abs() / depth_ref).max())
+    assert rel <= switch.rtol, rel

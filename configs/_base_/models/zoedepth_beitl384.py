@@ -36,7 +36,7 @@ model = dict(
         # as mask; 'timm': explicit softmax in MiDaS' order
         attn_impl='sdpa',
         # bias copied from a strided view of each table, no index gather
-        # (speed switch beit_toeplitz_bias, mmzoe/models/speed_switches.py)
+        # (speed switch toeplitz_bias, mmzoe/models/speed_switches.py)
         toeplitz_bias=True,
         # eval without gradients: layer scale + residual in one operation,
         # keys reordered for the strided bias (speed_switches.fused_eval)

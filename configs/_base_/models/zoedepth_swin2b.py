@@ -35,6 +35,9 @@ model = dict(
         # eval without gradients: oneDNN fused linear + bias / GELU, one
         # gather for shift + window partition (speed_switches.fused_eval)
         fused_eval=True,
+        # position bias copied from strided views of each block's table, its
+        # training gradient as offset sums (speed_switches.toeplitz_bias)
+        toeplitz_bias=True,
         with_cp=False),
     neck=dict(
         type='ZoeDPTNeck',

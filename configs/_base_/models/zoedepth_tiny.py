@@ -32,6 +32,8 @@ model = dict(
         # eval without gradients: oneDNN fused linear + bias / GELU, one
         # gather for shift + window partition (speed_switches.fused_eval)
         fused_eval=True,
+        # strided-copy position bias (speed_switches.toeplitz_bias)
+        toeplitz_bias=True,
         with_cp=False),
     neck=dict(
         type='ZoeDPTNeck',

@@ -28,9 +28,10 @@ In eval mode, when no gradient is needed, part of that bias is cached
 * ``False``: nothing cached, the MLP runs in every call (as timm).
 
 The (1, h, N, N) bias is ``table[:, relative_position_index]``. When the
-index is timm's formula (checked once per index tensor and version; the
-class attribute ``toeplitz_bias``, True by default) it is built without the
-index: ``gh`` strided copies of the table, and in training the table's
+index is timm's formula (checked once per index tensor and version) and
+``toeplitz_bias`` is set (``ZoeSwinV2(toeplitz_bias=True)``, speed switch
+``toeplitz_bias``: off in the code, on in the shipped configs) it is built
+without the index: ``gh`` strided copies of the table, and in training the table's
 gradient is the sum of the bias gradient over every offset's token pairs
 (:mod:`~mmzoe.models.utils.toeplitz_bias`), instead of ``index_select`` and
 autograd's serial ``index_add_`` (SwinV2-B at 384²: 39 ms per block and
@@ -413,21 +414,23 @@ class ZoeSwinV2FusedAttention(WindowAttention):
             (or True: the per-head table, gathered per call), ``'full'``
             (the whole bias: no gather per call, much more memory) or
             nothing (False); see the module docstring. Defaults to True.
+        toeplitz_bias (bool): Build the position bias by strided copies of
+            its table (and, in training, the table's gradient by offset
+            sums) when the index is timm's formula, instead of
+            ``index_select`` / ``index_add_``; same bias values, see the
+            module docstring. Defaults to False.
         **kwargs: timm ``WindowAttention`` keyword arguments.
     """
-
-    # Build the bias by strided copies of the table (and its gradient by
-    # offset sums) when the index is timm's; False: index_select /
-    # index_add_ (set on the class or on one module).
-    toeplitz_bias: bool = True
 
     def __init__(self,
                  *args,
                  cache_bias: Union[bool, str] = True,
+                 toeplitz_bias: bool = False,
                  **kwargs) -> None:
         bias_cache_mode(cache_bias)  # a bad value fails here, not later
         super().__init__(*args, **kwargs)
         self.cache_bias = cache_bias
+        self.toeplitz_bias = bool(toeplitz_bias)
         # set by ZoeSwinV2(fused_eval=...): see _forward_eval
         self.fused_eval = False
         # set by ZoeSwinV2(attn_recompute_bias=...): training on CPU keeps
@@ -442,12 +445,15 @@ class ZoeSwinV2FusedAttention(WindowAttention):
     def from_timm(
             cls,
             attn: WindowAttention,
-            cache_bias: Union[bool, str] = True) -> 'ZoeSwinV2FusedAttention':
+            cache_bias: Union[bool, str] = True,
+            toeplitz_bias: bool = False) -> 'ZoeSwinV2FusedAttention':
         """Build from a timm ``WindowAttention``, taking over its tensors.
 
         Args:
             attn (WindowAttention): The module to replace.
             cache_bias (bool): See the class docstring. Defaults to True.
+            toeplitz_bias (bool): See the class docstring. Defaults to
+                False.
 
         Returns:
             ZoeSwinV2FusedAttention: A module holding the same parameter and
@@ -470,7 +476,8 @@ class ZoeSwinV2FusedAttention(WindowAttention):
             pretrained_window_size=tuple(attn.pretrained_window_size),
             device='meta',  # no second copy of the weights, no init
             dtype=ref.dtype,
-            cache_bias=cache_bias)
+            cache_bias=cache_bias,
+            toeplitz_bias=toeplitz_bias)
         # Take over timm's parameter and buffer objects (same names).
         for name, param in attn.named_parameters(recurse=True):
             owner, _, leaf = name.rpartition('.')
@@ -759,4 +766,5 @@ class ZoeSwinV2FusedAttention(WindowAttention):
     def extra_repr(self) -> str:
         return (f'dim={self.dim}, window_size={tuple(self.window_size)}, '
                 f'num_heads={self.num_heads}, sdpa=True, '
-                f'cache_bias={self.cache_bias}')
+                f'cache_bias={self.cache_bias}, '
+                f'toeplitz_bias={self.toeplitz_bias}')

@@ -111,6 +111,13 @@ class ZoeSwinV2(BaseModule):
             at 384² keeps 0.38 GB less, for one more q kᵀ, gather and softmax
             per block in the backward pass. Gradients equal up to rounding.
             Defaults to False.
+        toeplitz_bias (bool): With ``attn_impl='sdpa'``, build each
+            block's position bias by strided copies of its table and, in
+            training, the table's gradient by offset sums, instead of an
+            index gather and ``index_add_`` (the attention's
+            ``toeplitz_bias``; same bias values). Defaults to False (the
+            shipped configs set it, see :mod:`mmzoe.models.speed_switches`);
+            ignored by ``'timm'``.
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
         **timm_kwargs: Passed to ``timm.create_model`` (e.g. ``embed_dim``,
             ``depths``, ``num_heads``, ``window_size``,
@@ -129,6 +136,7 @@ class ZoeSwinV2(BaseModule):
                  fused_eval: bool = False,
                  recompute_gelu: bool = True,
                  attn_recompute_bias: bool = False,
+                 toeplitz_bias: bool = False,
                  init_cfg: Optional[dict] = None,
                  **timm_kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -163,7 +171,8 @@ class ZoeSwinV2(BaseModule):
                              for i in self.out_indices)
         self.attn_impl = attn_impl
         self.bias_cache = bias_cache_mode(bias_cache)
-        self._set_attention(attn_impl, self.bias_cache)
+        self.toeplitz_bias = bool(toeplitz_bias)
+        self._set_attention(attn_impl, self.bias_cache, self.toeplitz_bias)
         self.with_cp = bool(with_cp)
         self.model.set_grad_checkpointing(self.with_cp)
         self.fused_eval = bool(fused_eval)
@@ -180,13 +189,17 @@ class ZoeSwinV2(BaseModule):
                 if hasattr(block.attn, 'recompute_bias'):
                     block.attn.recompute_bias = bool(attn_recompute_bias)
 
-    def _set_attention(self, attn_impl: str, bias_cache: str) -> None:
+    def _set_attention(self, attn_impl: str, bias_cache: str,
+                       toeplitz_bias: bool) -> None:
         cls = swinv2_attention_class(attn_impl)
         if cls is None:
             return
         kwargs = {}
-        if 'cache_bias' in inspect.signature(cls.from_timm).parameters:
+        params = inspect.signature(cls.from_timm).parameters
+        if 'cache_bias' in params:
             kwargs['cache_bias'] = bias_cache
+        if 'toeplitz_bias' in params:
+            kwargs['toeplitz_bias'] = toeplitz_bias
         for stage in self.model.layers:
             for block in stage.blocks:
                 block.attn = cls.from_timm(block.attn, **kwargs)
