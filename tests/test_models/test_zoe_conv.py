@@ -186,6 +186,7 @@ def test_winograd_weight_grad_in_zoe_conv(monkeypatch, in_channels,
     from mmzoe.models.utils import winograd_available
     if not winograd_available():
         pytest.skip('torch built without NNPACK')
+    assert zoe_conv.WGRAD_MIN_CHANNELS == 128  # what the cases straddle
     calls = []
     real = zoe_conv.winograd_weight_grad
     monkeypatch.setattr(zoe_conv, 'winograd_weight_grad',

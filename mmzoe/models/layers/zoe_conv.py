@@ -55,8 +55,8 @@ training, the forward and the input gradient above (both stride-1 3x3
 convolutions with padding 1); the forward result then differs from
 ``nn.Conv2d`` by Winograd's rounding. With ``winograd=True`` the weight
 gradient of a float32 3x3 convolution (padding 0 or 1) with at least
-:data:`~mmzoe.models.utils.winograd_wgrad.MIN_CHANNELS` (128) input and
-output channels on a map of at least
+:data:`~mmzoe.models.utils.winograd_wgrad.WGRAD_MIN_CHANNELS` (128) input
+and output channels on a map of at least
 :data:`~mmzoe.models.utils.winograd_conv.MIN_PIXELS` (40x40) uses the
 Winograd transform F(4x4, 3x3) of
 :mod:`mmzoe.models.utils.winograd_wgrad` (4x fewer multiply-adds; same
@@ -83,7 +83,8 @@ from ..utils.row_bands import padded_rows
 from ..utils.winograd_conv import (MIN_PIXELS, plain_ops_required,
                                    winograd_applies, winograd_conv2d,
                                    winograd_enabled)
-from ..utils.winograd_wgrad import MIN_CHANNELS, winograd_weight_grad
+from ..utils.winograd_wgrad import (WGRAD_MIN_CHANNELS,
+                                    winograd_weight_grad)
 
 
 def _memory_format(x: Tensor) -> torch.memory_format:
@@ -179,7 +180,7 @@ def _winograd_weight_grad_applies(x: Tensor, grad_out: Tensor,
     return (winograd_enabled(x) and weight.dtype == torch.float32
             and tuple(weight.shape[2:]) == (3, 3)
             and all(0 <= p <= 1 for p in pad)
-            and min(weight.shape[:2]) >= MIN_CHANNELS
+            and min(weight.shape[:2]) >= WGRAD_MIN_CHANNELS
             and grad_out.shape[2] * grad_out.shape[3] >= MIN_PIXELS)
 
 

@@ -25,8 +25,10 @@ to the product's 2 * 36 * O * C when both channel counts are large; with
 32 output channels they are not, and the transform convolutions then cost
 as much as the direct weight gradient (measured, see
 ``docs/benchmarks.md``): :mod:`mmzoe.models.layers.zoe_conv` uses this
-function where both channel counts are at least :data:`MIN_CHANNELS` (the
-shapes measured faster: 128 or 256 input and output channels).
+function where both channel counts are at least
+:data:`WGRAD_MIN_CHANNELS` (the shapes measured faster: 128 or 256 input and
+output channels; not :data:`~mmzoe.models.utils.winograd_conv.MIN_CHANNELS`,
+NNPACK's width bound for the forward convolution).
 
 The images are processed in bands of tile rows whose transformed tiles
 (input and gradient) take at most :data:`BAND_BYTES` (8 MB: faster than 4
@@ -48,7 +50,7 @@ BAND_BYTES = 8 * 2**20
 
 # Fewest input and output channels for which the Winograd weight gradient
 # is used (see the module docstring).
-MIN_CHANNELS = 128
+WGRAD_MIN_CHANNELS = 128
 
 _M = 4  # output tile size
 _A = _M + 2  # input tile size
