@@ -19,6 +19,7 @@ from timm.models.swin_transformer_v2 import (PatchMerging,
                                              window_partition)
 
 from mmzoe.models.backbones import ZoeSwinV2FusedAttention
+from mmzoe.models.backbones.swinv2_fused_attention import mask_runs
 from mmzoe.models.backbones.swinv2_eval import (block_eval_applies,
                                                 block_forward_eval,
                                                 downsample_eval,
@@ -156,6 +157,36 @@ def test_swinv2_block_eval_matches_timm(fused_attn, shift, batch):
         assert block_eval_applies(block, x)
         out = block_forward_eval(block, x)
     assert _rel(out, ref) < RTOL
+
+
+@pytest.mark.parametrize('batch', [1, 2])
+def test_shift_mask_runs_match_timm(batch):
+    # 3x3 windows: 6 runs of equal masks (zeros, right column, bottom row,
+    # corner), one attention call each instead of a (9, h, N, N) bias
+    torch.manual_seed(0)
+    block = SwinTransformerV2Block(
+        32, input_resolution=12, num_heads=2, window_size=4, shift_size=2,
+        pretrained_window_size=3)
+    perturb_weights(block, 0, attn_noise=0.5)
+    mask = block.attn_mask
+    assert mask_runs(mask) == [(0, 2, None), (2, 3, 2), (3, 5, None),
+                               (5, 6, 5), (6, 8, 6), (8, 9, 8)]
+    for start, end, m in mask_runs(mask):
+        for w in range(start, end):
+            want = torch.zeros_like(mask[w]) if m is None else mask[m]
+            assert torch.equal(mask[w], want)
+    block.attn = ZoeSwinV2FusedAttention.from_timm(block.attn)
+    block.eval()
+    x = torch.randn(batch, 12, 12, 32)
+    with torch.no_grad():
+        ref = block(x)
+        block.attn.fused_eval = True
+        assert block.attn._runs_of(mask) is not None
+        out = block_forward_eval(block, x)
+        block.attn._runs_of = lambda m: None  # one call, (9, h, N, N) bias
+        full = block_forward_eval(block, x)
+    assert _rel(out, ref) < RTOL
+    assert _rel(out, full) < 1e-6
 
 
 def test_patch_merging_eval_is_timm():
