@@ -25,6 +25,7 @@ from mmzoe.models.backbones.swinv2_eval import (block_eval_applies,
                                                 downsample_eval,
                                                 window_order)
 from mmzoe.models.layers import ZoeFeatureFusionBlock, ZoeResidualConvUnit
+from mmzoe.models.layers.zoe_bins import _mlp, mlp_forward
 from mmzoe.models.speed_switches import (SWITCHES_BY_NAME, reference_config,
                                          set_switch)
 from mmzoe.models.utils import perturb_weights
@@ -189,6 +190,21 @@ def test_shift_mask_runs_match_timm(batch):
     assert _rel(out, full) < 1e-6
 
 
+@pytest.mark.parametrize('final', [None, nn.ReLU(inplace=True),
+                                   nn.Softplus()])
+def test_bins_mlp_eval_within_rounding(final):
+    torch.manual_seed(0)
+    net = _mlp(16, 24, 8, final).eval()
+    x = torch.randn(1, 16, 9, 11)
+    with torch.no_grad():
+        ref = net(x.clone())
+        out = mlp_forward(net, x, fused=True)
+    assert out.shape == ref.shape and out.is_contiguous()
+    assert _rel(out, ref) < 1e-6
+    # gradients recorded: the plain modules run (bit for bit)
+    assert torch.equal(mlp_forward(net, x, fused=True).detach(), net(x))
+
+
 def test_patch_merging_eval_is_timm():
     torch.manual_seed(0)
     merge = PatchMerging(8).eval()
@@ -221,6 +237,9 @@ def test_whole_model_within_tolerance_and_plain_with_grad():
     assert model.backbone.fused_eval and model.neck.fused_eval
     assert model.neck.refinenet1.fused_eval
     assert model.neck.relative_head.fused_eval
+    assert model.decode_head.fused_eval and not ref.decode_head.fused_eval
+    assert all(a.fused_eval for a in model.decode_head.attractors)
+    assert model.decode_head.seed_bin_regressor.fused_eval
     x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(3))
     x = x * 2 - 1
     with torch.no_grad():
