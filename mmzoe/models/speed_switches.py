@@ -111,7 +111,8 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'depth = sum(probs * centres) in strips, probabilities recomputed '
         'in the backward pass'),
     SpeedSwitch(
-        'fused_eval', ('model.backbone.fused_eval', 'model.neck.fused_eval'),
+        'fused_eval', ('model.backbone.fused_eval', 'model.neck.fused_eval',
+                       'model.decode_head.fused_eval'),
         True, False, True,
         'max relative depth difference <= 1e-5 (fp32); eval mode without '
         'gradients only (training and autograd run the plain code)', 1e-5,
@@ -119,7 +120,8 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'residual, linear + bias / + GELU), 1x1 DPT convs before the '
         'resize, no layout copies (SwinV2 window gathers, channels-last '
         'outputs); BEiT blocks with layer scale + residual in one operation '
-        'and keys instead of queries reordered for the strided bias'),
+        'and keys instead of queries reordered for the strided bias; '
+        'metric-head MLPs as oneDNN 1x1 convolutions with bias + ReLU'),
     SpeedSwitch(
         'winograd_conv', ('model.neck.winograd_conv', ), True, False, True,
         'max relative depth difference <= 1e-5 (fp32; ~1e-6 measured); '
@@ -174,12 +176,14 @@ MODEL_SWITCHES: Tuple[str, ...] = tuple(
     if s.keys and all(k.startswith('model.') for k in s.keys))
 
 
-# Backbone keys that only some backbones accept: key -> parts of the
-# registered type names that do (other backbones are skipped).
+# Keys that only some parts accept (backbones; the metric head's
+# fused_eval): key -> parts of the registered type names that do (other
+# parts are skipped).
 _BACKBONE_ONLY = {
     'model.backbone.attn_impl': ('SwinV2', ),
     'model.backbone.bias_cache': ('SwinV2', ),
     'model.backbone.fused_eval': ('SwinV2', 'BEiT'),
+    'model.decode_head.fused_eval': ('ZoeDepthHead', ),
 }
 
 
@@ -209,7 +213,8 @@ def set_switch(cfg, name: str, value: Any) -> None:
 
     Keys of parts the config does not have are skipped; a backbone that is
     not a ``ZoeSwinV2`` gets no ``attn_impl`` or ``bias_cache``, one that
-    is neither a ``ZoeSwinV2`` nor a ``ZoeBEiT`` no ``fused_eval``.
+    is neither a ``ZoeSwinV2`` nor a ``ZoeBEiT`` no ``fused_eval``, and a
+    decode head other than ``ZoeDepthHead`` no ``fused_eval``.
 
     Args:
         cfg (Config | dict): A full config (keys from its root).

@@ -19,11 +19,13 @@ from timm.models.swin_transformer_v2 import (PatchMerging,
                                              window_partition)
 
 from mmzoe.models.backbones import ZoeSwinV2FusedAttention
+from mmzoe.models.backbones.swinv2_fused_attention import mask_runs
 from mmzoe.models.backbones.swinv2_eval import (block_eval_applies,
                                                 block_forward_eval,
                                                 downsample_eval,
                                                 window_order)
 from mmzoe.models.layers import ZoeFeatureFusionBlock, ZoeResidualConvUnit
+from mmzoe.models.layers.zoe_bins import _mlp, mlp_forward
 from mmzoe.models.speed_switches import (SWITCHES_BY_NAME, reference_config,
                                          set_switch)
 from mmzoe.models.utils import perturb_weights
@@ -158,6 +160,51 @@ def test_swinv2_block_eval_matches_timm(fused_attn, shift, batch):
     assert _rel(out, ref) < RTOL
 
 
+@pytest.mark.parametrize('batch', [1, 2])
+def test_shift_mask_runs_match_timm(batch):
+    # 3x3 windows: 6 runs of equal masks (zeros, right column, bottom row,
+    # corner), one attention call each instead of a (9, h, N, N) bias
+    torch.manual_seed(0)
+    block = SwinTransformerV2Block(
+        32, input_resolution=12, num_heads=2, window_size=4, shift_size=2,
+        pretrained_window_size=3)
+    perturb_weights(block, 0, attn_noise=0.5)
+    mask = block.attn_mask
+    assert mask_runs(mask) == [(0, 2, None), (2, 3, 2), (3, 5, None),
+                               (5, 6, 5), (6, 8, 6), (8, 9, 8)]
+    for start, end, m in mask_runs(mask):
+        for w in range(start, end):
+            want = torch.zeros_like(mask[w]) if m is None else mask[m]
+            assert torch.equal(mask[w], want)
+    block.attn = ZoeSwinV2FusedAttention.from_timm(block.attn)
+    block.eval()
+    x = torch.randn(batch, 12, 12, 32)
+    with torch.no_grad():
+        ref = block(x)
+        block.attn.fused_eval = True
+        assert block.attn._runs_of(mask) is not None
+        out = block_forward_eval(block, x)
+        block.attn._runs_of = lambda m: None  # one call, (9, h, N, N) bias
+        full = block_forward_eval(block, x)
+    assert _rel(out, ref) < RTOL
+    assert _rel(out, full) < 1e-6
+
+
+@pytest.mark.parametrize('final', [None, nn.ReLU(inplace=True),
+                                   nn.Softplus()])
+def test_bins_mlp_eval_within_rounding(final):
+    torch.manual_seed(0)
+    net = _mlp(16, 24, 8, final).eval()
+    x = torch.randn(1, 16, 9, 11)
+    with torch.no_grad():
+        ref = net(x.clone())
+        out = mlp_forward(net, x, fused=True)
+    assert out.shape == ref.shape and out.is_contiguous()
+    assert _rel(out, ref) < 1e-6
+    # gradients recorded: the plain modules run (bit for bit)
+    assert torch.equal(mlp_forward(net, x, fused=True).detach(), net(x))
+
+
 def test_patch_merging_eval_is_timm():
     torch.manual_seed(0)
     merge = PatchMerging(8).eval()
@@ -190,6 +237,9 @@ def test_whole_model_within_tolerance_and_plain_with_grad():
     assert model.backbone.fused_eval and model.neck.fused_eval
     assert model.neck.refinenet1.fused_eval
     assert model.neck.relative_head.fused_eval
+    assert model.decode_head.fused_eval and not ref.decode_head.fused_eval
+    assert all(a.fused_eval for a in model.decode_head.attractors)
+    assert model.decode_head.seed_bin_regressor.fused_eval
     x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(3))
     x = x * 2 - 1
     with torch.no_grad():

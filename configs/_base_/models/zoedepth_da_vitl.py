@@ -54,6 +54,9 @@ model = dict(
         in_channels=da_features,
         clb_project_condition=True,
         fused_expectation=True,
+        # eval without gradients: the bins MLPs' 1x1 convs with bias + ReLU
+        # in oneDNN (speed_switches.fused_eval)
+        fused_eval=True,
         with_cp=False),
     train_cfg=dict(),
     test_cfg=dict(mode='whole', flip=False))

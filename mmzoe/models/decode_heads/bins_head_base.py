@@ -8,6 +8,7 @@ from mmseg.utils import ConfigType
 
 from mmzoe.registry import MODELS
 from ..layers import Projector
+from ..layers.zoe_bins import BINS_MLP_MODULES
 from .loss_build import qualify_loss_cfgs, quiet_base_head_init
 
 
@@ -116,6 +117,22 @@ class ZoeBinsHeadBase(BaseDecodeHead):
         self.decoder_channels = decoder_channels
         self.out_conv_channels = int(out_conv_channels)
         self.conv2 = nn.Conv2d(in_channels, in_channels, 1, 1, 0)
+
+    @property
+    def fused_eval(self) -> bool:
+        """Whether the MLPs of the seed regressor, projectors and attractors
+        run their 1x1 convolutions as oneDNN fused convolutions in the eval
+        forward without gradients (speed switch ``fused_eval``, see
+        :mod:`mmzoe.models.layers.zoe_bins`); setting it sets every such
+        submodule."""
+        return getattr(self, '_fused_eval', False)
+
+    @fused_eval.setter
+    def fused_eval(self, value: bool) -> None:
+        self._fused_eval = bool(value)
+        for module in self.modules():
+            if isinstance(module, BINS_MLP_MODULES):
+                module.fused_eval = self._fused_eval
 
     def build_projectors(self, projector_mlp_dim: int) -> None:
         """``seed_projector`` (bottleneck -> bin embedding) and one of

@@ -95,6 +95,11 @@ class ZoeDepthHead(ZoeBinsHeadBase):
             rounding; less memory, faster on CPU). Not used when
             ``return_extras`` asks for the probabilities. Defaults to False
             (upstream's order).
+        fused_eval (bool): In the eval forward without gradients (float32
+            CPU), run the 1x1 convolutions of the seed regressor,
+            projectors and attractors as oneDNN convolutions with the
+            bias and ReLU inside (the same function up to rounding; see
+            :mod:`mmzoe.models.layers.zoe_bins`). Defaults to False.
         loss_decode (dict | Sequence[dict]): Loss config(s).
             Defaults to ``dict(type='ZoeSILogLoss')``.
         align_corners (bool): Kept for mmseg (the estimator reads it).
@@ -130,6 +135,7 @@ class ZoeDepthHead(ZoeBinsHeadBase):
                  clb_p_eps: float = 1e-4,
                  clb_project_condition: bool = False,
                  fused_expectation: bool = False,
+                 fused_eval: bool = False,
                  loss_decode: Union[ConfigType, Sequence[ConfigType]] = dict(
                      type='ZoeSILogLoss'),
                  align_corners: bool = True,
@@ -174,6 +180,7 @@ class ZoeDepthHead(ZoeBinsHeadBase):
             project_condition=clb_project_condition,
             max_temp=max_temp,
             min_temp=min_temp)
+        self.fused_eval = fused_eval
 
     def forward(self,
                 inputs: ZoeCoreOutput,
