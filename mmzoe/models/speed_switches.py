@@ -20,7 +20,8 @@ Differences between the code defaults and the shipped configs, stated here
 once:
 
 * ``attn_impl``, ``channels_last``, ``fast_conv_grad``,
-  ``clb_project_condition``, ``fused_expectation``, ``toeplitz_bias``
+  ``conv_before_resize``, ``clb_project_condition``, ``fused_expectation``,
+  ``toeplitz_bias``
   and ``split_readout`` are off in the code (the constructors build
   upstream's order of operations, what the converted-weights equivalence
   tests compare) and on in the shipped configs.
@@ -99,6 +100,12 @@ SPEED_SWITCHES: Tuple[SpeedSwitch, ...] = (
         'DPT decoder 3x3 convolutions as ZoeConv2d: input gradient as a '
         'forward convolution, weight gradient as matrix products over the '
         'pixels (CPU training)'),
+    SpeedSwitch(
+        'conv_before_resize', ('model.neck.conv_before_resize', ), True,
+        False, True, 'max relative depth difference <= 1e-5 (fp32); same '
+        'loss and gradients up to rounding', 1e-5,
+        'DPT fusion blocks: 1x1 out_conv before the bilinear resize also in '
+        'training (4x fewer pixels; 14 GFLOP less per SwinV2-B step)'),
     SpeedSwitch(
         'clb_project_condition',
         ('model.decode_head.clb_project_condition', ), True, False, True,

@@ -321,6 +321,42 @@ def test_activation_checkpointing_same_loss_and_grads(tiny_ref, attn_impl):
         assert _rel(g1[name], g) < _grad_tol(name), name
 
 
+def test_conv_before_resize_same_loss_grads_and_depth(tiny_ref):
+    """``neck.conv_before_resize``: the fusion blocks' 1x1 out_conv before
+    the bilinear resize in training and plain eval; the same function
+    (float64 block: 1e-12) and, on the tiny model, the same depth, loss
+    and gradients up to fp32 rounding."""
+    from mmzoe.models.layers import ZoeFeatureFusionBlock
+    torch.manual_seed(0)
+    block = ZoeFeatureFusionBlock(6).double()
+    x, skip = torch.randn(2, 2, 6, 5, 7, dtype=torch.float64).unbind(0)
+    outs = []
+    for flag in (False, True):
+        block.conv_before_resize = flag
+        block.zero_grad(set_to_none=True)
+        out = block(x, skip, size=(11, 13))
+        out.mul(torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view(
+            out.shape)).sum().backward()
+        outs.append([out.detach()] + [p.grad for p in block.parameters()
+                                      if p.grad is not None])
+    assert len(outs[0]) == len(outs[1]) > 1
+    for a, b in zip(*outs):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    ref_model, x, ref_depth = tiny_ref
+    state = ref_model.state_dict()
+    model = _tiny_model(state, neck__conv_before_resize=True).eval()
+    assert model.neck.refinenet1.conv_before_resize
+    with torch.no_grad():
+        depth = model.forward_depths(x, flip=False)['depth']
+    assert ((depth - ref_depth).abs() / ref_depth).max() < 1e-5
+    loss0, g0 = _train_loss_and_grads(_tiny_model(state), x)
+    loss1, g1 = _train_loss_and_grads(model, x)
+    assert abs(float(loss1 - loss0)) <= 1e-5 * abs(float(loss0))
+    assert g0.keys() == g1.keys()
+    for name, g in g0.items():
+        assert _rel(g1[name], g) < _grad_tol(name), name
+
+
 @pytest.mark.parametrize('with_cp', [False, True])
 def test_fused_expectation_same_loss_and_grads(tiny_ref, with_cp):
     """``decode_head.fused_expectation`` (probabilities recomputed in the

@@ -159,6 +159,43 @@ def test_conditional_log_binomial_keeps_one_hidden_map(monkeypatch):
     assert old[1] - new[1] >= hidden
 
 
+def test_conditional_log_binomial_nchw_strips_match_upstream_order(
+        monkeypatch):
+    """Contiguous (NCHW) maps in training: one accumulating product, then
+    GELU + conv2 in pixel strips (``_GeluPointwise``, strips smaller than
+    the map here); the same function and gradients as upstream's
+    ``mlp(cat(x, upsample(cond)))`` (float64), and no hidden map kept
+    beyond the pre-activation."""
+    monkeypatch.setattr(CLB, '_GELU_STRIP_PIXELS', 37)
+    gen = torch.Generator().manual_seed(6)
+    x = torch.randn(2, 5, 11, 13, generator=gen, dtype=torch.float64)
+    cond = torch.randn(2, 3, 6, 7, generator=gen, dtype=torch.float64)
+
+    def run(fast):
+        torch.manual_seed(4)
+        clb = ConditionalLogBinomial(5, 3, n_classes=8, bottleneck_factor=1,
+                                     project_condition=True).double()
+        xs = [t.clone().requires_grad_() for t in (x, cond)]
+        if fast:
+            s, nbytes = _saved_bytes(lambda: clb._mlp(*xs))
+        else:
+            up = F.interpolate(xs[1], size=(11, 13), mode='bilinear',
+                               align_corners=True)
+            s, nbytes = _saved_bytes(
+                lambda: clb.mlp(torch.cat([xs[0], up], 1)))
+        s.mul(torch.linspace(-1, 2, s.numel(), dtype=s.dtype).view(
+            s.shape)).sum().backward()
+        return s.detach(), nbytes, _grads(clb, *xs)
+
+    fast, ref = run(True), run(False)
+    assert fast[0].is_contiguous()
+    torch.testing.assert_close(fast[0], ref[0], rtol=1e-12, atol=1e-12)
+    for a, b in zip(fast[2], ref[2]):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    hidden = 2 * 8 * 11 * 13 * 8  # (B, hidden, H, W) float64
+    assert ref[1] - fast[1] >= hidden
+
+
 def test_swinv2_attention_recompute_bias_keeps_the_table_only():
     """``attn_recompute_bias``: the bias (shifted blocks) and the
     probabilities (one-window blocks) are recomputed in the backward

@@ -65,6 +65,9 @@ model = dict(
         fast_conv_grad=True,
         # fp32 CPU 3x3 convs via NNPACK Winograd (speed_switches)
         winograd_conv=True,
+        # fusion blocks: 1x1 out_conv before the resize in training too
+        # (same function, 4x fewer pixels; speed_switches)
+        conv_before_resize=True,
         with_cp=False,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=32,

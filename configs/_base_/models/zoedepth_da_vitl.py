@@ -45,6 +45,9 @@ model = dict(
         fused_eval=True,
         # fp32 CPU 3x3 convs via NNPACK Winograd (speed_switches)
         winograd_conv=True,
+        # fusion blocks: 1x1 out_conv before the resize in training too
+        # (same function, 4x fewer pixels; speed_switches)
+        conv_before_resize=True,
         relative_head=dict(
             type='ZoeRelativeDepthHead', feat_channels=32,
             non_negative=True,

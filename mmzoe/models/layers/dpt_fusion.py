@@ -67,20 +67,32 @@ class ZoeFeatureFusionBlock(nn.Module):
     so this is the same function; it convolves 4x fewer pixels for the x2
     resize). Equal to :meth:`forward` up to rounding.
 
+    With ``conv_before_resize=True`` every other forward (training, or eval
+    where :meth:`forward_eval` does not apply) also runs the 1x1
+    ``out_conv`` before the resize: the same function for the same reason,
+    and the same gradients up to rounding (the adjoint of the resize is
+    linear too), with the 1x1 convolution and its two backward products on
+    the small map (SwinV2-B at 384x384: 14 GFLOP less per training step).
+
     Args:
         channels (int): Feature channels (in = out).
         align_corners (bool): Interpolation mode flag. Defaults to True.
         fused_eval (bool): Use :meth:`forward_eval` where it applies.
             Defaults to False.
+        conv_before_resize (bool): ``out_conv`` before the resize outside
+            :meth:`forward_eval` too (see above). Defaults to False
+            (upstream's order).
     """
 
     def __init__(self,
                  channels: int,
                  align_corners: bool = True,
-                 fused_eval: bool = False) -> None:
+                 fused_eval: bool = False,
+                 conv_before_resize: bool = False) -> None:
         super().__init__()
         self.align_corners = align_corners
         self.fused_eval = bool(fused_eval)
+        self.conv_before_resize = bool(conv_before_resize)
         self.resConfUnit1 = ZoeResidualConvUnit(channels)
         self.resConfUnit2 = ZoeResidualConvUnit(channels)
         self.out_conv = nn.Conv2d(channels, channels, 1, bias=True)
@@ -106,6 +118,8 @@ class ZoeFeatureFusionBlock(nn.Module):
         if skip is not None:
             out = out + self.resConfUnit1(skip)
         out = self.resConfUnit2(out)
+        if self.conv_before_resize:
+            return self._resize(self.out_conv(out), size)
         return self.out_conv(self._resize(out, size))
 
     def forward_eval(self,

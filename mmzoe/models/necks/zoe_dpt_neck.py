@@ -101,6 +101,12 @@ class ZoeDPTNeck(BaseModule):
             ``channels_last`` holds as without it. Changes the
             rounding only (Winograd: ~1e-5 of the largest output of a
             convolution). Defaults to False.
+        conv_before_resize (bool): The fusion blocks' 1x1 ``out_conv``
+            before their resize in training too (and in eval where
+            ``fused_eval`` does not apply): the same function, gradients
+            up to rounding, the convolution on 4x fewer pixels
+            (:class:`~mmzoe.models.layers.dpt_fusion.
+            ZoeFeatureFusionBlock`). Defaults to False.
         reassemble (dict, optional): Config of a module run on the backbone
             outputs first (``neck.reassemble``), e.g. ``ZoeViTReassemble``
             for ViT cores, whose backbones give patch maps and class tokens
@@ -121,6 +127,7 @@ class ZoeDPTNeck(BaseModule):
                  fused_eval: bool = False,
                  fast_conv_grad: bool = False,
                  winograd_conv: bool = False,
+                 conv_before_resize: bool = False,
                  reassemble: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -137,7 +144,9 @@ class ZoeDPTNeck(BaseModule):
                     nn.Conv2d(c, channels, 3, padding=1, bias=False))
         for i in range(1, 5):
             setattr(self, f'refinenet{i}',
-                    ZoeFeatureFusionBlock(channels, align_corners))
+                    ZoeFeatureFusionBlock(
+                        channels, align_corners,
+                        conv_before_resize=conv_before_resize))
         if freeze_unused:
             self.refinenet4.resConfUnit1.requires_grad_(False)
         self.reassemble = None if reassemble is None else MODELS.build(
