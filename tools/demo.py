@@ -19,7 +19,10 @@ One command, about 10-12 minutes on 2 CPU cores (default config
 The console shows a few progress lines with ETA, the metrics table and where
 the panels are; MMEngine's environment/config/hook dumps and iteration logs
 go to the log file under ``<work-dir>/train/`` (its path is printed), the
-renderer's output to ``<work-dir>/data/render.log``.
+renderer's output to ``<work-dir>/data/render.log``. Arguments it cannot
+run with (a room split without training rooms, non-positive counts, a scale
+without a whole-pixel image size) are refused in one line, exit status 2,
+before anything is rendered (:func:`validate_args`).
 
 Example::
 
@@ -33,6 +36,7 @@ import datetime
 import io
 import json
 import logging
+import math
 import os
 import os.path as osp
 import re
@@ -48,6 +52,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(
     REPO, 'configs', 'demo',
     'zoedepth_resnet18s-segdistill_1xb8-1200it_synthetic-nyu-128.py')
+PROG = 'tools/demo.py'
 METRIC_KEYS = ('a1', 'a2', 'a3', 'abs_rel', 'rmse', 'log_10', 'silog')
 
 
@@ -84,9 +89,71 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='exit with an error if the trained held-out '
                    'delta1 is below this')
     args = p.parse_args(argv)
-    if args.num_frames < 2 * args.views_per_scene:
-        p.error('--num-frames too small')
+    error = validate_args(args)
+    if error is not None:
+        # one line, before anything is rendered or imported
+        print(f'{PROG}: error: {error}', file=sys.stderr, flush=True)
+        sys.exit(2)
     return args
+
+
+def num_rooms(num_frames: int, views_per_scene: int) -> int:
+    """Rooms the renderer makes of ``num_frames`` frames: frame ``i`` is in
+    room ``i // views_per_scene`` (``mmzoe_synthetic.frame_scene``), so the
+    last room may have fewer views."""
+    return -(-num_frames // views_per_scene)
+
+
+def validate_args(args: argparse.Namespace) -> Optional[str]:
+    """The first problem of the demo's arguments, or None if they work.
+
+    Checked before anything is rendered: counts and sizes the renderer or
+    the training would reject later (with a traceback, or after minutes of
+    rendering), and a room split that leaves rooms for both training and
+    evaluation (:func:`split_by_room` holds out the last ``--val-rooms``).
+
+    Args:
+        args (argparse.Namespace): What :func:`parse_args` parsed.
+
+    Returns:
+        str | None: One line naming the argument, the problem and what to
+        pass, or None.
+    """
+    from mmzoe_synthetic import CAMERA_PRESETS, PinholeCamera
+    if not osp.isfile(args.config):
+        return f'config file not found: {args.config}'
+    for flag, value in (('--num-frames', args.num_frames),
+                        ('--views-per-scene', args.views_per_scene),
+                        ('--val-rooms', args.val_rooms),
+                        ('--threads', args.threads),
+                        ('--workers', args.workers)):
+        if value < 1:
+            return f'{flag} must be >= 1, got {value}'
+    if args.iters is not None and args.iters < 1:
+        return f'--iters must be >= 1, got {args.iters}'
+    if args.seed < 0:
+        return f'--seed must be >= 0, got {args.seed}'
+    try:  # the renderer's own rule
+        if not math.isfinite(args.scale):
+            raise ValueError(args.scale)
+        PinholeCamera.nyu(scale=args.scale)
+    except ValueError:
+        return (f'--scale must be > 0 and make 480*scale x 640*scale a whole '
+                f'number of pixels (e.g. 0.25 = 120x160, 0.5 = 240x320), '
+                f'got {args.scale:g}')
+    if args.camera not in CAMERA_PRESETS:
+        return (f'--camera must be one of {", ".join(sorted(CAMERA_PRESETS))}'
+                f', got {args.camera!r}')
+    rooms = num_rooms(args.num_frames, args.views_per_scene)
+    if args.val_rooms >= rooms:
+        fix = (f'pass --val-rooms at most {rooms - 1} or '
+               if rooms > 1 else 'pass ')
+        return (f'--val-rooms {args.val_rooms} leaves no room for training: '
+                f'--num-frames {args.num_frames} at --views-per-scene '
+                f'{args.views_per_scene} makes {rooms} room'
+                f'{"s" if rooms > 1 else ""}; {fix}--num-frames at least '
+                f'{args.val_rooms * args.views_per_scene + 1}')
+    return None
 
 
 def make_data(args: argparse.Namespace, data_dir: str) -> str:
