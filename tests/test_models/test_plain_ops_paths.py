@@ -50,6 +50,26 @@ def _swin_attention() -> ZoeSwinV2FusedAttention:
     return ZoeSwinV2FusedAttention.from_timm(attn, toeplitz_bias=True)
 
 
+def _normal_then_plain(attn, call, strided, cache_attr):
+    """``call()`` in eval without gradients, first on the normal path (the
+    strided bias runs, the table is cached), then with the cache dropped
+    under a recording dispatch mode (neither happens, an index gather
+    runs). Returns (normal output, plain output)."""
+    attn.eval()
+    with torch.no_grad():
+        ref = call()
+    assert strided and getattr(attn, cache_attr) is not None
+    setattr(attn, cache_attr, None)
+    strided.clear()
+    with torch.no_grad(), _Recorder() as rec:
+        assert plain_ops_required()
+        out = call()
+    assert not plain_ops_required()
+    assert not strided and getattr(attn, cache_attr) is None
+    assert 'aten.index_select' in rec.ops or 'aten.index' in rec.ops
+    return ref, out
+
+
 def test_swinv2_attention_plain_under_dispatch_mode(monkeypatch):
     attn = _swin_attention()
     assert attn.toeplitz_bias and attn.cache_bias
@@ -58,19 +78,8 @@ def test_swinv2_attention_plain_under_dispatch_mode(monkeypatch):
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(6, 8, 16, generator=gen)
     mask = torch.where(torch.rand(3, 8, 8, generator=gen) > 0.7, -100., 0.)
-    # eval without gradients: normal path (strided bias, cached table)
-    attn.eval()
-    with torch.no_grad():
-        ref = attn(x, mask)
-    assert strided and attn._bias_cache is not None
-    attn._bias_cache = None
-    strided.clear()
-    with torch.no_grad(), _Recorder() as rec:
-        assert plain_ops_required()
-        out = attn(x, mask)
-    assert not plain_ops_required()
-    assert not strided and attn._bias_cache is None
-    assert 'aten.index_select' in rec.ops
+    ref, out = _normal_then_plain(attn, lambda: attn(x, mask), strided,
+                                  '_bias_cache')
     assert _rel(out, ref) < 1e-5
     # training: the custom backward steps aside too, same gradients
     attn.train()
@@ -95,17 +104,9 @@ def test_beit_attention_plain_under_dispatch_mode(monkeypatch):
     timm_attn = Attention(32, num_heads=2, qkv_bias=True, window_size=(4, 4))
     perturb_weights(timm_attn, 0)
     attn = ba.ZoeBEiTAttention.from_timm(timm_attn, toeplitz_bias=True)
-    attn.eval()
     strided = _counting(monkeypatch, ba, 'toeplitz_bias')
     grid = (3, 5)
     x = torch.randn(2, 16, 32, generator=torch.Generator().manual_seed(2))
-    with torch.no_grad():
-        ref = attn(x, grid)
-    assert strided and attn._table_cache is not None
-    attn._table_cache = None
-    strided.clear()
-    with torch.no_grad(), _Recorder() as rec:
-        out = attn(x, grid)
-    assert not strided and attn._table_cache is None
-    assert 'aten.index_select' in rec.ops or 'aten.index' in rec.ops
+    ref, out = _normal_then_plain(attn, lambda: attn(x, grid), strided,
+                                  '_table_cache')
     assert _rel(out, ref) < 1e-5
