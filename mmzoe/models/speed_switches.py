@@ -8,7 +8,7 @@ paths from the config root); keys of a part that a model does not have (e.g.
 core. The shipped model configs (``configs/_base_/models/zoedepth_swin2b.py``
 and ``zoedepth_tiny.py``, hence the demo and test configs built on them) set
 every switch whose ``shipped`` value differs from ``off``;
-``tests/test_perf_switches.py`` checks that, and checks each tolerance.
+``tests/test_models/test_perf_switches.py`` checks that, and checks each tolerance.
 A switch with ``applies_to`` only exists for parts of the registered types
 it names: ``toeplitz_bias`` for the SwinV2 and BEiT cores (shipped on in
 all three model configs), and the ViT reassemble stage's ``split_readout``
@@ -183,10 +183,10 @@ MODEL_SWITCHES: Tuple[str, ...] = tuple(
     if s.keys and all(k.startswith('model.') for k in s.keys))
 
 
-# Keys that only some parts accept (backbones; the metric head's
+# Keys that only some part types accept (backbones; the metric head's
 # fused_eval): key -> parts of the registered type names that do (other
 # parts are skipped).
-_BACKBONE_ONLY = {
+_KEYS_OF_PART_TYPES = {
     'model.backbone.attn_impl': ('SwinV2', ),
     'model.backbone.bias_cache': ('SwinV2', ),
     'model.backbone.fused_eval': ('SwinV2', 'BEiT'),
@@ -233,9 +233,9 @@ def set_switch(cfg, name: str, value: Any) -> None:
         parent = _parent(cfg, key)
         if parent is None or not _applies(switch, parent):
             continue
-        if key in _BACKBONE_ONLY and not any(
-                name in str(parent.get('type', ''))
-                for name in _BACKBONE_ONLY[key]):
+        if key in _KEYS_OF_PART_TYPES and not any(
+                part in str(parent.get('type', ''))
+                for part in _KEYS_OF_PART_TYPES[key]):
             continue
         parent[key.split('.')[-1]] = copy.deepcopy(value)
 
